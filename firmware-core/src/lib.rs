@@ -1,0 +1,13 @@
+//! OpenPAYGO Token engine and PAYG device logic shared by the device firmware and the desktop.
+//!
+//! `no_std`, no allocation, no panics on any input. Time, storage and randomness come in
+//! through arguments or traits; nothing here performs I/O.
+//!
+//! * [`token`]: the token math (SipHash chains), generation, parsing/formatting of token text
+//!   and the device-side decoder with its used-count mask and chain checkpoints.
+#![cfg_attr(not(any(test, feature = "std")), no_std)]
+
+mod error;
+pub mod token;
+
+pub use error::Error;

@@ -1,0 +1,317 @@
+//! The device-side decoder (spec §8-§9) with the C count policy: the count never decreases.
+//!
+//! Cost: the reference walks every chain from position 0, so a token at count 60 000 costs
+//! 60 000 hashes. Each value field has its own chain, so a single checkpoint cannot serve
+//! every value: the device keeps a few [`Checkpoint`]s (most recently used value fields,
+//! each parked at the lowest position that can still be valid). A token whose value field
+//! is checkpointed resolves in at most 80 steps (164 for counter sync). When the walk from
+//! the checkpoint finds no valid match, the positions below the checkpoint are walked
+//! too, so that INVALID versus ALREADY_USED is exactly the reference's answer.
+
+use super::{
+    field_of, Chain, ChainPos, Key, TokenKind, TokenType, VALUE_COUNTER_SYNC, VALUE_DISABLE_PAYG,
+};
+
+/// How far ahead of the count a token may be (spec §8).
+const MAX_JUMP: u32 = 64;
+/// How far ahead a counter-sync token may be (standard tokens only).
+const MAX_JUMP_SYNC: u32 = 100;
+/// Older ADD_TIME tokens are accepted when `n > count - WINDOW`.
+const WINDOW: u32 = 16;
+
+/// The device's count and which of the 16 counts below it were used.
+///
+/// Bit k of `mask` set ⇔ count `count - 1 - k` was used; `count` itself always counts as
+/// used. This is the spec's corrected 16-bit mask, equal to the reference's used-count list
+/// as long as the count never decreases (which our device guarantees).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UsedCounts {
+    count: u32,
+    mask: u16,
+}
+
+impl UsedCounts {
+    /// A fresh device provisioned with `count`.
+    pub const fn new(count: u32) -> Self {
+        UsedCounts { count, mask: 0 }
+    }
+
+    /// Restore persisted state.
+    pub const fn from_parts(count: u32, mask: u16) -> Self {
+        UsedCounts { count, mask }
+    }
+
+    /// The last (highest) count.
+    pub const fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// The used mask (see the type's documentation).
+    pub const fn mask(&self) -> u16 {
+        self.mask
+    }
+
+    /// Whether count `n` is used. Counts above the last count are not; counts more than 16
+    /// below it are.
+    pub fn is_used(&self, n: u32) -> bool {
+        if n > self.count {
+            return false;
+        }
+        if n == self.count {
+            return true;
+        }
+        let d = self.count - 1 - n;
+        d >= WINDOW || self.mask & (1 << d) != 0
+    }
+
+    /// Mark an older count as used (for restoring a used-count list). Counts outside the
+    /// 16-count window are ignored: they are used by definition.
+    pub fn mark_used(&mut self, n: u32) {
+        if n < self.count {
+            let d = self.count - 1 - n;
+            if d < WINDOW {
+                self.mask |= 1 << d;
+            }
+        }
+    }
+
+    /// The used counts in the window, ascending, the last count included.
+    pub fn used(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..WINDOW)
+            .rev()
+            .filter(move |d| self.mask & (1 << d) != 0 && self.count > *d)
+            .map(move |d| self.count - 1 - d)
+            .chain(core::iter::once(self.count))
+    }
+
+    /// Whether a match at position `n` may be accepted (spec §8 `valid(n)`).
+    fn is_valid(&self, n: u32, sync: bool) -> bool {
+        if sync {
+            return n >= lowest_valid(self.count, true);
+        }
+        if n > self.count {
+            return true;
+        }
+        // Position 0 is the starting code itself: never accepted (the C reference's rule).
+        n != 0 && n % 2 == 0 && n >= lowest_valid(self.count, false) && !self.is_used(n)
+    }
+
+    /// Record an accepted token (spec §9, corrected mask recipe).
+    fn accept(&mut self, n: u32, value: u32, token_type: TokenType) {
+        let special = value == VALUE_DISABLE_PAYG || value == VALUE_COUNTER_SYNC;
+        if token_type != TokenType::AddTime || special {
+            self.mask = u16::MAX;
+            self.count = self.count.max(n);
+        } else if n > self.count {
+            let j = n - self.count;
+            self.mask = if j > WINDOW {
+                0
+            } else {
+                ((u32::from(self.mask) << j) | (1 << (j - 1))) as u16
+            };
+            self.count = n;
+        } else {
+            self.mark_used(n);
+        }
+    }
+}
+
+/// The lowest position a token can be accepted at with last count `count`.
+fn lowest_valid(count: u32, sync: bool) -> u32 {
+    // n > count - 64 for sync tokens, n > count - 16 for older ADD_TIME tokens.
+    count.saturating_sub(if sync { 63 } else { WINDOW - 1 })
+}
+
+/// A cached chain position for one value field, persisted by the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Checkpoint {
+    /// Which chain family.
+    pub kind: TokenKind,
+    /// The value field (last 3 or 6 digits) the chain belongs to.
+    pub field: u32,
+    /// Position on that chain.
+    pub pos: ChainPos,
+}
+
+/// The decoder's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A valid token; the state was updated.
+    Accepted {
+        /// Type by parity and value (spec §8 `type(n)`).
+        token_type: TokenType,
+        /// The raw embedded value.
+        value: u32,
+        /// The matched count.
+        count: u32,
+    },
+    /// Matches no usable position and no older one.
+    Invalid,
+    /// Matches only positions that are used or too old.
+    AlreadyUsed,
+}
+
+/// [`Outcome`] plus what it cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decoded {
+    /// The answer.
+    pub outcome: Outcome,
+    /// Hash steps spent reaching the answer.
+    pub steps: u32,
+    /// Hash steps spent afterwards moving checkpoints up to the new window.
+    pub upkeep_steps: u32,
+}
+
+/// Decode token `number` of `kind` on a device with `state`, updating `state` on success.
+///
+/// `checkpoints` is the device's checkpoint cache (most recently used first; may be empty,
+/// which gives the reference's cost). It is updated on success.
+pub fn decode(
+    key: &Key,
+    starting_code: u32,
+    state: &mut UsedCounts,
+    number: u64,
+    kind: TokenKind,
+    checkpoints: &mut [Option<Checkpoint>],
+) -> Decoded {
+    let mut decoded = Decoded {
+        outcome: Outcome::Invalid,
+        steps: 0,
+        upkeep_steps: 0,
+    };
+    if number > kind.max_number() {
+        // No chain position can print as this number.
+        return decoded;
+    }
+    let modulus = kind.modulus();
+    let field = field_of(kind, number);
+    let value = ((field + modulus - field_of(kind, u64::from(starting_code))) % modulus) as u32;
+    let sync = value == VALUE_COUNTER_SYNC;
+    let reach = if sync && kind == TokenKind::Standard {
+        MAX_JUMP_SYNC
+    } else {
+        MAX_JUMP
+    };
+    let limit = state.count.saturating_add(reach);
+    let low = lowest_valid(state.count, sync);
+
+    let mut chain = Chain::new(key, kind, starting_code, field);
+    let slot = checkpoints
+        .iter()
+        .position(|c| matches!(c, Some(c) if c.kind == kind && u64::from(c.field) == field));
+    if let Some(Some(cp)) = slot.and_then(|i| checkpoints.get(i)) {
+        if cp.pos.count <= low {
+            chain = chain.resume(cp.pos);
+        }
+    }
+    let start = chain.pos();
+
+    // Codes of the last 16 positions walked, to park the checkpoint without re-walking.
+    let mut ring = [0u64; WINDOW as usize];
+    let mut older_seen = false;
+    let mut accepted = None;
+    loop {
+        let pos = chain.pos();
+        if let Some(r) = ring.get_mut((pos.count % WINDOW) as usize) {
+            *r = pos.code;
+        }
+        if chain.token() == number {
+            if state.is_valid(pos.count, sync) {
+                accepted = Some(pos.count);
+                break;
+            }
+            older_seen = true;
+        }
+        if pos.count >= limit || !chain.advance() {
+            break;
+        }
+    }
+    decoded.steps = chain.steps();
+
+    let Some(n) = accepted else {
+        if !older_seen && start.count > 0 {
+            // Below the checkpoint nothing is valid, but a match there is a replay.
+            let mut below = Chain::new(key, kind, starting_code, field);
+            while below.pos().count < start.count {
+                if below.token() == number {
+                    older_seen = true;
+                    break;
+                }
+                below.advance();
+            }
+            decoded.steps = decoded.steps.saturating_add(below.steps());
+        }
+        decoded.outcome = if older_seen {
+            Outcome::AlreadyUsed
+        } else {
+            Outcome::Invalid
+        };
+        return decoded;
+    };
+
+    let token_type = match (n % 2 == 0, kind, value) {
+        (true, _, _) => TokenType::AddTime,
+        (false, TokenKind::Standard, VALUE_COUNTER_SYNC) => TokenType::CounterSync,
+        (false, TokenKind::Standard, VALUE_DISABLE_PAYG) => TokenType::DisablePayg,
+        (false, _, _) => TokenType::SetTime,
+    };
+    state.accept(n, value, token_type);
+    decoded.outcome = Outcome::Accepted {
+        token_type,
+        value,
+        count: n,
+    };
+
+    if checkpoints.is_empty() {
+        return decoded;
+    }
+    // Park this chain at its new lowest valid position: from the ring when it is among the
+    // last 16 positions walked, otherwise by walking on from where this walk started.
+    let new_low = lowest_valid(state.count, sync);
+    let parked = match ring.get((new_low % WINDOW) as usize) {
+        Some(&code) if new_low <= n && n - new_low < WINDOW && new_low >= start.count => ChainPos {
+            count: new_low,
+            code,
+        },
+        _ => {
+            let mut c = Chain::new(key, kind, starting_code, field).resume(start);
+            c.seek(new_low);
+            decoded.upkeep_steps = c.steps();
+            c.pos()
+        }
+    };
+    let fresh = Checkpoint {
+        kind,
+        field: field as u32,
+        pos: parked,
+    };
+    // Most recently used first; the least recently used slot is dropped.
+    let end = slot.unwrap_or(checkpoints.len() - 1);
+    if let Some(front) = checkpoints.get_mut(..=end) {
+        front.rotate_right(1);
+    }
+    if let Some(first) = checkpoints.first_mut() {
+        *first = Some(fresh);
+    }
+    // Keep the other cached chains inside the window too (amortised: each moves as far as
+    // the count moves), so that each of them still resolves within the bound.
+    let count = state.count;
+    let code_field = field_of(kind, u64::from(starting_code));
+    for cp in checkpoints.iter_mut().skip(1).flatten() {
+        let m = cp.kind.modulus();
+        let sc_field = if cp.kind == kind {
+            code_field
+        } else {
+            field_of(cp.kind, u64::from(starting_code))
+        };
+        let cp_sync = (u64::from(cp.field) + m - sc_field) % m == u64::from(VALUE_COUNTER_SYNC);
+        let target = lowest_valid(count, cp_sync);
+        if cp.pos.count < target {
+            let mut c = Chain::new(key, cp.kind, starting_code, u64::from(cp.field)).resume(cp.pos);
+            c.seek(target);
+            decoded.upkeep_steps = decoded.upkeep_steps.saturating_add(c.steps());
+            cp.pos = c.pos();
+        }
+    }
+    decoded
+}

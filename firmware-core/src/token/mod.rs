@@ -1,0 +1,232 @@
+//! OpenPAYGO Token: the hash chain, generation, token text and the device decoder.
+//!
+//! Normative description: `docs/token-spec.md`. All arithmetic is integer; values are the
+//! raw integers embedded in tokens (the divider is applied by the caller).
+
+mod decode;
+mod encode;
+mod text;
+
+pub use decode::{decode, Checkpoint, Decoded, Outcome, UsedCounts};
+pub use encode::{generate, next_count, Generated};
+pub use text::{parse, TokenText};
+
+use core::hash::Hasher;
+use siphasher::sip::SipHasher24;
+
+/// A device's 16-byte secret key.
+pub type Key = [u8; 16];
+
+/// Embedded value of a DISABLE_PAYG token.
+pub const VALUE_DISABLE_PAYG: u32 = 998;
+/// Embedded value of a COUNTER_SYNC token.
+pub const VALUE_COUNTER_SYNC: u32 = 999;
+
+/// Standard (3-digit value field, 9 digits) or extended (6-digit value field, 12 digits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenKind {
+    /// 9 digits (15 restricted).
+    Standard,
+    /// 12 digits (20 restricted).
+    Extended,
+}
+
+impl TokenKind {
+    /// Size of the value field: tokens carry `value mod modulus` in their last digits.
+    pub const fn modulus(self) -> u64 {
+        match self {
+            TokenKind::Standard => 1_000,
+            TokenKind::Extended => 1_000_000,
+        }
+    }
+
+    /// Largest time value that may be issued (ADD_TIME / SET_TIME).
+    pub const fn max_time_value(self) -> u32 {
+        match self {
+            TokenKind::Standard => 995,
+            TokenKind::Extended => 999_999,
+        }
+    }
+
+    /// Largest token number of this kind.
+    pub const fn max_number(self) -> u64 {
+        match self {
+            TokenKind::Standard => 999_999_999,
+            TokenKind::Extended => 999_999_999_999,
+        }
+    }
+
+    /// Number of digits printed for this kind.
+    pub const fn digits(self, restricted: bool) -> usize {
+        match (self, restricted) {
+            (TokenKind::Standard, false) => 9,
+            (TokenKind::Standard, true) => 15,
+            (TokenKind::Extended, false) => 12,
+            (TokenKind::Extended, true) => 20,
+        }
+    }
+}
+
+/// What a token does, as the decoder reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenType {
+    /// Add days (even counts).
+    AddTime,
+    /// Set days (odd counts); re-enables PAYG.
+    SetTime,
+    /// Unlock for good (value 998, odd count).
+    DisablePayg,
+    /// Resynchronise the count only (value 999, odd count).
+    CounterSync,
+}
+
+impl TokenType {
+    /// The name used in the vectors, the CLI and the UART protocol.
+    pub const fn name(self) -> &'static str {
+        match self {
+            TokenType::AddTime => "ADD_TIME",
+            TokenType::SetTime => "SET_TIME",
+            TokenType::DisablePayg => "DISABLE_PAYG",
+            TokenType::CounterSync => "COUNTER_SYNC",
+        }
+    }
+}
+
+/// SipHash-2-4 of `msg` under `key` (k0/k1 little-endian from the key bytes).
+pub fn siphash24(key: &Key, msg: &[u8]) -> u64 {
+    let mut h = SipHasher24::new_with_key(key);
+    h.write(msg);
+    h.finish()
+}
+
+/// Fold a 64-bit hash to the 30-bit number the standard token uses (spec §3.1 steps 3-5).
+fn fold30(h: u64) -> u32 {
+    let f = ((h >> 32) ^ (h & 0xFFFF_FFFF)) as u32;
+    let t = f >> 2;
+    if t > 999_999_999 {
+        t - 73_741_825
+    } else {
+        t
+    }
+}
+
+/// One step of the standard chain: `next9(x)` (spec §3.1).
+pub fn next9(key: &Key, x: u32) -> u32 {
+    let b = x.to_be_bytes();
+    let m = [b[0], b[1], b[2], b[3], b[0], b[1], b[2], b[3]];
+    fold30(siphash24(key, &m))
+}
+
+/// One step of the extended chain: `next12(x)` (spec §7).
+pub fn next12(key: &Key, x: u64) -> u64 {
+    let t = siphash24(key, &x.to_be_bytes()) >> 24;
+    if t > 999_999_999_999 {
+        t - 99_511_627_777
+    } else {
+        t
+    }
+}
+
+/// The starting code derived from the key when none is provisioned (spec §3.3).
+pub fn starting_code_from_key(key: &Key) -> u32 {
+    fold30(siphash24(key, key))
+}
+
+/// A position on one value's hash chain: the raw chain code at `count`.
+///
+/// The host caches these per unit and value so that issuing the next token costs a few
+/// hashes instead of `count`; the device keeps a few as decoder checkpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChainPos {
+    /// Position on the chain (the token count).
+    pub count: u32,
+    /// Raw chain code at that position (before the value field is forced in).
+    pub code: u64,
+}
+
+/// Walks the chain of one value field (`field` = the token's last 3 or 6 digits).
+#[derive(Debug, Clone)]
+pub struct Chain<'k> {
+    key: &'k Key,
+    kind: TokenKind,
+    field: u64,
+    start: u64,
+    pos: ChainPos,
+    steps: u32,
+}
+
+impl<'k> Chain<'k> {
+    /// The chain of value field `field` for a device with `starting_code`, at count 0.
+    pub fn new(key: &'k Key, kind: TokenKind, starting_code: u32, field: u64) -> Self {
+        let start = with_field(kind, u64::from(starting_code), field);
+        Chain {
+            key,
+            kind,
+            field,
+            start,
+            pos: ChainPos {
+                count: 0,
+                code: start,
+            },
+            steps: 0,
+        }
+    }
+
+    /// Continue from a cached position. A position that does not belong to this chain gives
+    /// wrong tokens, so callers only pass positions this chain produced.
+    pub fn resume(mut self, pos: ChainPos) -> Self {
+        self.pos = pos;
+        self
+    }
+
+    /// Current position.
+    pub fn pos(&self) -> ChainPos {
+        self.pos
+    }
+
+    /// The token number at the current position.
+    pub fn token(&self) -> u64 {
+        with_field(self.kind, self.pos.code, self.field)
+    }
+
+    /// Hash steps taken so far (for cost accounting in tests and benchmarks).
+    pub fn steps(&self) -> u32 {
+        self.steps
+    }
+
+    /// Move one position forward. Returns false (and stays) at the end of the count range.
+    pub fn advance(&mut self) -> bool {
+        let Some(count) = self.pos.count.checked_add(1) else {
+            return false;
+        };
+        self.pos.code = match self.kind {
+            // Standard codes are < 10^9, so the cast keeps every bit.
+            TokenKind::Standard => u64::from(next9(self.key, self.pos.code as u32)),
+            TokenKind::Extended => next12(self.key, self.pos.code),
+        };
+        self.pos.count = count;
+        self.steps = self.steps.saturating_add(1);
+        true
+    }
+
+    /// Move to `count`, going back to the chain start if it lies behind.
+    pub fn seek(&mut self, count: u32) {
+        if count < self.pos.count {
+            self.pos = ChainPos {
+                count: 0,
+                code: self.start,
+            };
+        }
+        while self.pos.count < count && self.advance() {}
+    }
+}
+
+/// The value field of a token number.
+pub(crate) fn field_of(kind: TokenKind, x: u64) -> u64 {
+    x % kind.modulus()
+}
+
+/// `x` with its value field replaced by `field`.
+pub(crate) fn with_field(kind: TokenKind, x: u64, field: u64) -> u64 {
+    x - x % kind.modulus() + field % kind.modulus()
+}

@@ -1,0 +1,73 @@
+//! The reference vectors are plain CSV (no quoting, see tests/data/vectors/README.md).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+pub struct Row {
+    pub line: usize,
+    fields: HashMap<String, String>,
+}
+
+impl Row {
+    pub fn get(&self, column: &str) -> &str {
+        match self.fields.get(column) {
+            Some(v) => v,
+            None => panic!("line {}: no column {column}", self.line),
+        }
+    }
+
+    pub fn opt(&self, column: &str) -> Option<&str> {
+        Some(self.get(column)).filter(|v| !v.is_empty())
+    }
+
+    pub fn num<T: std::str::FromStr>(&self, column: &str) -> T {
+        match self.get(column).parse() {
+            Ok(v) => v,
+            Err(_) => panic!("line {}: column {column} is not a number", self.line),
+        }
+    }
+
+    pub fn flag(&self, column: &str) -> bool {
+        self.get(column) == "1"
+    }
+
+    pub fn key(&self) -> [u8; 16] {
+        let hex = self.get("key_hex");
+        let mut key = [0u8; 16];
+        for (i, byte) in key.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex key");
+        }
+        key
+    }
+}
+
+pub fn read(name: &str) -> Vec<Row> {
+    let path: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "..",
+        "tests",
+        "data",
+        "vectors",
+        name,
+    ]
+    .iter()
+    .collect();
+    let text = std::fs::read_to_string(&path).expect("vector file (copied into tests/data)");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    lines
+        .enumerate()
+        .map(|(i, line)| {
+            let values: Vec<&str> = line.split(',').collect();
+            assert_eq!(values.len(), header.len(), "{name} line {}", i + 2);
+            Row {
+                line: i + 2,
+                fields: header
+                    .iter()
+                    .zip(values)
+                    .map(|(h, v)| (h.to_string(), v.to_string()))
+                    .collect(),
+            }
+        })
+        .collect()
+}
