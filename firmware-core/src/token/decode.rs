@@ -93,7 +93,7 @@ impl UsedCounts {
             return true;
         }
         // Position 0 is the starting code itself: never accepted (the C reference's rule).
-        n != 0 && n % 2 == 0 && n >= lowest_valid(self.count, false) && !self.is_used(n)
+        n != 0 && n.is_multiple_of(2) && n >= lowest_valid(self.count, false) && !self.is_used(n)
     }
 
     /// Record an accepted token (spec §9, corrected mask recipe).
@@ -249,7 +249,7 @@ pub fn decode(
         return decoded;
     };
 
-    let token_type = match (n % 2 == 0, kind, value) {
+    let token_type = match (n.is_multiple_of(2), kind, value) {
         (true, _, _) => TokenType::AddTime,
         (false, TokenKind::Standard, VALUE_COUNTER_SYNC) => TokenType::CounterSync,
         (false, TokenKind::Standard, VALUE_DISABLE_PAYG) => TokenType::DisablePayg,

@@ -1,1 +1,264 @@
+//! Property tests: generate → decode round trips, and checkpointed decoding equals the
+//! reference walk on random token streams.
 
+use firmware_core::token::{
+    decode, generate, parse, Checkpoint, Outcome, TokenKind, TokenText, TokenType, UsedCounts,
+};
+use proptest::prelude::*;
+
+fn token_type() -> impl Strategy<Value = TokenType> {
+    prop_oneof![
+        Just(TokenType::AddTime),
+        Just(TokenType::SetTime),
+        Just(TokenType::DisablePayg),
+        Just(TokenType::CounterSync),
+    ]
+}
+
+fn value_for(t: TokenType, raw: u32, kind: TokenKind) -> Option<u32> {
+    match t {
+        TokenType::AddTime | TokenType::SetTime => Some(raw % (kind.max_time_value() + 1)),
+        _ => None,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Any token the encoder issues is accepted by a device at the previous count, with the
+    /// same type, value and count, and is ALREADY_USED (or a re-usable sync) right after.
+    #[test]
+    fn generate_then_decode_round_trips(
+        key in any::<[u8; 16]>(),
+        sc in 0u32..=999_999_999,
+        last in 0u32..3_000,
+        t in token_type(),
+        raw in any::<u32>(),
+        extended in any::<bool>(),
+        restricted in any::<bool>(),
+    ) {
+        let kind = if extended { TokenKind::Extended } else { TokenKind::Standard };
+        let value = value_for(t, raw, kind);
+        let g = generate(&key, sc, last, t, value, kind, None).unwrap();
+        let text = TokenText::new(g.number, kind, restricted);
+        prop_assert_eq!(text.as_bytes().len(), kind.digits(restricted));
+        let (number, parsed_kind) = parse(text.as_bytes(), restricted).unwrap();
+        prop_assert_eq!((number, parsed_kind), (g.number, kind));
+
+        let mut state = UsedCounts::new(last);
+        let d = decode(&key, sc, &mut state, number, kind, &mut []);
+        // Extended tokens type by parity only (spec §7).
+        let want_type = match (kind, t) {
+            (TokenKind::Extended, TokenType::DisablePayg | TokenType::CounterSync) => TokenType::SetTime,
+            _ => t,
+        };
+        prop_assert_eq!(d.outcome, Outcome::Accepted { token_type: want_type, value: g.value, count: g.count });
+        prop_assert_eq!(state.count(), g.count);
+        let again = decode(&key, sc, &mut state, number, kind, &mut []);
+        if g.value == 999 {
+            let reaccepted = matches!(again.outcome, Outcome::Accepted { .. });
+            prop_assert!(reaccepted, "a sync token may be entered again");
+        } else {
+            prop_assert_eq!(again.outcome, Outcome::AlreadyUsed);
+        }
+    }
+
+    /// A random stream of issued, replayed, skipped and garbage tokens gives exactly the same
+    /// answers and state with checkpoints as with the reference walk from position 0.
+    #[test]
+    fn checkpoints_never_change_an_answer(
+        key in any::<[u8; 16]>(),
+        sc in 0u32..=999_999_999,
+        start in 0u32..200,
+        slots in 1usize..4,
+        ops in proptest::collection::vec((0u8..10, any::<u32>(), 0u32..6), 1..40),
+    ) {
+        let mut server_count = start;
+        let mut issued: Vec<u64> = Vec::new();
+        let mut reference = UsedCounts::new(start);
+        let mut fast = UsedCounts::new(start);
+        let mut cps: Vec<Option<Checkpoint>> = vec![None; slots];
+        for (op, raw, pick) in ops {
+            let number = match op {
+                // Issue and enter a token; a few distinct values so chains repeat.
+                0..=5 => {
+                    let t = match op { 0..=3 => TokenType::AddTime, 4 => TokenType::SetTime, _ => TokenType::CounterSync };
+                    let v = value_for(t, pick, TokenKind::Standard);
+                    let g = generate(&key, sc, server_count, t, v, TokenKind::Standard, None).unwrap();
+                    server_count = g.count;
+                    issued.push(g.number);
+                    g.number
+                }
+                // Issue but lose the token (a jump for the next one).
+                6 => {
+                    let g = generate(&key, sc, server_count, TokenType::AddTime, Some(pick), TokenKind::Standard, None).unwrap();
+                    server_count = g.count;
+                    continue;
+                }
+                // Replay an earlier token.
+                7 | 8 if !issued.is_empty() => issued[raw as usize % issued.len()],
+                // Garbage.
+                _ => u64::from(raw % 1_000_000_000),
+            };
+            let a = decode(&key, sc, &mut reference, number, TokenKind::Standard, &mut []);
+            let b = decode(&key, sc, &mut fast, number, TokenKind::Standard, &mut cps);
+            prop_assert_eq!(a.outcome, b.outcome);
+            prop_assert_eq!(reference, fast);
+        }
+    }
+
+    /// The parser never panics and accepts only what the formatter can produce.
+    #[test]
+    fn parse_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..24), restricted in any::<bool>()) {
+        if let Ok((n, kind)) = parse(&bytes, restricted) {
+            let text = TokenText::new(n, kind, restricted);
+            prop_assert_eq!(text.as_bytes(), &bytes[..]);
+        }
+    }
+}
+
+/// With a checkpoint, a valid token resolves within 80 hash steps at any count (the
+/// reference needs count + 64).
+#[test]
+fn checkpointed_valid_tokens_cost_at_most_80_steps() {
+    let key = [0x5a; 16];
+    let sc = 987_654_321;
+    for count in [10u32, 1_000, 60_000] {
+        let mut state = UsedCounts::new(count);
+        let mut cps: [Option<Checkpoint>; 2] = [None; 2];
+        let first = generate(
+            &key,
+            sc,
+            count,
+            TokenType::AddTime,
+            Some(7),
+            TokenKind::Standard,
+            None,
+        )
+        .unwrap();
+        let cold = decode(
+            &key,
+            sc,
+            &mut state,
+            first.number,
+            TokenKind::Standard,
+            &mut cps,
+        );
+        assert!(matches!(cold.outcome, Outcome::Accepted { .. }));
+        assert!(
+            cold.steps > count,
+            "the first token of a value walks from 0"
+        );
+        // The longest possible jump for the next token of the same value.
+        let far = generate(
+            &key,
+            sc,
+            state.count() + 62,
+            TokenType::AddTime,
+            Some(7),
+            TokenKind::Standard,
+            None,
+        )
+        .unwrap();
+        assert_eq!(far.count, state.count() + 64);
+        let warm = decode(
+            &key,
+            sc,
+            &mut state,
+            far.number,
+            TokenKind::Standard,
+            &mut cps,
+        );
+        assert!(matches!(warm.outcome, Outcome::Accepted { .. }));
+        assert!(warm.steps <= 80, "count {count}: {} steps", warm.steps);
+        // Other cached values are kept up to date too.
+        let other = generate(
+            &key,
+            sc,
+            state.count(),
+            TokenType::AddTime,
+            Some(30),
+            TokenKind::Standard,
+            None,
+        )
+        .unwrap();
+        let _ = decode(
+            &key,
+            sc,
+            &mut state,
+            other.number,
+            TokenKind::Standard,
+            &mut cps,
+        );
+        let again = generate(
+            &key,
+            sc,
+            state.count(),
+            TokenType::AddTime,
+            Some(7),
+            TokenKind::Standard,
+            None,
+        )
+        .unwrap();
+        let d = decode(
+            &key,
+            sc,
+            &mut state,
+            again.number,
+            TokenKind::Standard,
+            &mut cps,
+        );
+        assert!(matches!(d.outcome, Outcome::Accepted { .. }));
+        assert!(
+            d.steps <= 80,
+            "count {count}: {} steps after another value",
+            d.steps
+        );
+    }
+}
+
+/// A replay far below the window still answers ALREADY_USED (not INVALID), as the reference.
+#[test]
+fn very_old_replays_are_already_used_with_checkpoints() {
+    let key = [0x33; 16];
+    let sc = 42;
+    let mut state = UsedCounts::new(0);
+    let mut cps: [Option<Checkpoint>; 2] = [None; 2];
+    let mut count = 0;
+    let mut first = None;
+    for _ in 0..60 {
+        let g = generate(
+            &key,
+            sc,
+            count,
+            TokenType::AddTime,
+            Some(1),
+            TokenKind::Standard,
+            None,
+        )
+        .unwrap();
+        count = g.count;
+        first.get_or_insert(g.number);
+        let d = decode(
+            &key,
+            sc,
+            &mut state,
+            g.number,
+            TokenKind::Standard,
+            &mut cps,
+        );
+        assert!(matches!(d.outcome, Outcome::Accepted { .. }));
+    }
+    let old = first.unwrap();
+    let d = decode(&key, sc, &mut state, old, TokenKind::Standard, &mut cps);
+    assert_eq!(d.outcome, Outcome::AlreadyUsed);
+    let d = decode(
+        &key,
+        sc,
+        &mut state,
+        111_111_111,
+        TokenKind::Standard,
+        &mut cps,
+    );
+    assert_eq!(d.outcome, Outcome::Invalid);
+}

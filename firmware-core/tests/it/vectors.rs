@@ -1,11 +1,11 @@
 //! Every row of generate.csv and every scenario of decode.csv.
 
-use crate::csv::{read, Row};
 use firmware_core::token::{
     decode, generate, parse, starting_code_from_key, Checkpoint, Outcome, TokenKind, TokenText,
     TokenType, UsedCounts,
 };
 use firmware_core::Error;
+use test_support::{read, Row};
 
 fn token_type(name: &str) -> TokenType {
     match name {

@@ -1,14 +1,19 @@
-//! The reference vectors are plain CSV (no quoting, see tests/data/vectors/README.md).
+//! Test helpers shared by every crate. The reference vectors are plain CSV (no quoting,
+//! see tests/data/vectors/README.md).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+/// One CSV row, by column name.
+#[derive(Debug)]
 pub struct Row {
+    /// Line number in the file (for messages).
     pub line: usize,
     fields: HashMap<String, String>,
 }
 
 impl Row {
+    /// The field, panicking (in tests) on an unknown column.
     pub fn get(&self, column: &str) -> &str {
         match self.fields.get(column) {
             Some(v) => v,
@@ -16,10 +21,12 @@ impl Row {
         }
     }
 
+    /// The field, `None` when empty.
     pub fn opt(&self, column: &str) -> Option<&str> {
         Some(self.get(column)).filter(|v| !v.is_empty())
     }
 
+    /// The field parsed as a number.
     pub fn num<T: std::str::FromStr>(&self, column: &str) -> T {
         match self.get(column).parse() {
             Ok(v) => v,
@@ -27,10 +34,12 @@ impl Row {
         }
     }
 
+    /// A `0`/`1` field.
     pub fn flag(&self, column: &str) -> bool {
         self.get(column) == "1"
     }
 
+    /// The `key_hex` column as bytes.
     pub fn key(&self) -> [u8; 16] {
         let hex = self.get("key_hex");
         let mut key = [0u8; 16];
@@ -41,17 +50,11 @@ impl Row {
     }
 }
 
+/// Read a vector file by name (`generate.csv`, `decode.csv`).
 pub fn read(name: &str) -> Vec<Row> {
-    let path: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "..",
-        "tests",
-        "data",
-        "vectors",
-        name,
-    ]
-    .iter()
-    .collect();
+    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "..", "data", "vectors", name]
+        .iter()
+        .collect();
     let text = std::fs::read_to_string(&path).expect("vector file (copied into tests/data)");
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().expect("header").split(',').collect();

@@ -1,0 +1,4 @@
+//! paygo's one integration-test binary.
+
+mod cli;
+mod token;
