@@ -10,6 +10,7 @@
 )]
 
 mod csv;
+mod payg;
 mod props;
 mod siphash;
 mod text;
