@@ -140,7 +140,10 @@ pub const CHECKPOINT_SLOTS: usize = 2;
 pub const STATE_LEN: usize = 46;
 
 const CHECKPOINT_LEN: usize = 13;
-const FLAG_PAYG_DISABLED: u8 = 1;
+const _: () = assert!(STATE_LEN == SLOTS_AT + CHECKPOINT_SLOTS * CHECKPOINT_LEN);
+const SLOTS_AT: usize = 20;
+const KIND_STANDARD: u8 = 1;
+const KIND_EXTENDED: u8 = 2;
 
 /// Factory parameters of one device (spec §1).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -546,85 +549,67 @@ impl PaygState {
 
     /// The fixed little-endian layout of the module docs.
     pub fn to_bytes(&self) -> [u8; STATE_LEN] {
-        let mut buf = [0u8; STATE_LEN];
-        let mut w = Writer(&mut buf);
-        w.put(&self.used.count().to_le_bytes());
-        w.put(&self.used.mask().to_le_bytes());
-        w.put(&[
-            if self.payg_enabled {
-                0
-            } else {
-                FLAG_PAYG_DISABLED
-            },
-            self.failures,
-        ]);
-        w.put(&self.active_until.to_le_bytes());
-        w.put(&self.locked_until.to_le_bytes());
-        w.put(&self.last_seen.to_le_bytes());
-        for cp in &self.checkpoints {
-            w.put(&checkpoint_bytes(cp));
+        let mut b = [0u8; STATE_LEN];
+        put(&mut b, 0, self.used.count().to_le_bytes());
+        put(&mut b, 4, self.used.mask().to_le_bytes());
+        put(&mut b, 6, [u8::from(!self.payg_enabled), self.failures]);
+        put(&mut b, 8, self.active_until.to_le_bytes());
+        put(&mut b, 12, self.locked_until.to_le_bytes());
+        put(&mut b, 16, self.last_seen.to_le_bytes());
+        for (i, cp) in self.checkpoints.iter().enumerate() {
+            let at = SLOTS_AT + i * CHECKPOINT_LEN;
+            if let Some(cp) = cp {
+                let kind = match cp.kind {
+                    TokenKind::Standard => KIND_STANDARD,
+                    TokenKind::Extended => KIND_EXTENDED,
+                };
+                let [f0, f1, f2, _] = cp.field.to_le_bytes();
+                let [c0, c1, c2, c3, c4, ..] = cp.pos.code.to_le_bytes();
+                put(&mut b, at, [kind, f0, f1, f2]);
+                put(&mut b, at + 4, cp.pos.count.to_le_bytes());
+                put(&mut b, at + 8, [c0, c1, c2, c3, c4]);
+            }
         }
-        buf
+        b
     }
 
     /// Decode [`Self::to_bytes`], rejecting out-of-range fields with
     /// [`Error::CorruptState`].
-    pub fn from_bytes(bytes: &[u8; STATE_LEN]) -> Result<Self, Error> {
-        let mut r = Reader(bytes);
-        let count = u32::from_le_bytes(r.take());
-        let mask = u16::from_le_bytes(r.take());
-        let [flags, failures] = r.take();
-        if flags & !FLAG_PAYG_DISABLED != 0 || failures > MAX_FAILURES {
+    pub fn from_bytes(b: &[u8; STATE_LEN]) -> Result<Self, Error> {
+        let [flags, failures] = get(b, 6);
+        if flags > 1 || failures > MAX_FAILURES {
             return Err(Error::CorruptState);
         }
-        let active_until = u32::from_le_bytes(r.take());
-        let locked_until = u32::from_le_bytes(r.take());
-        let last_seen = u32::from_le_bytes(r.take());
         let mut checkpoints = [None; CHECKPOINT_SLOTS];
-        for cp in &mut checkpoints {
-            *cp = checkpoint_from_bytes(r.take())?;
+        for (i, slot) in checkpoints.iter_mut().enumerate() {
+            *slot = checkpoint_at(b, SLOTS_AT + i * CHECKPOINT_LEN)?;
         }
         Ok(PaygState {
-            used: UsedCounts::from_parts(count, mask),
-            payg_enabled: flags & FLAG_PAYG_DISABLED == 0,
+            used: UsedCounts::from_parts(
+                u32::from_le_bytes(get(b, 0)),
+                u16::from_le_bytes(get(b, 4)),
+            ),
+            payg_enabled: flags == 0,
             failures,
-            active_until,
-            locked_until,
-            last_seen,
+            active_until: u32::from_le_bytes(get(b, 8)),
+            locked_until: u32::from_le_bytes(get(b, 12)),
+            last_seen: u32::from_le_bytes(get(b, 16)),
             checkpoints,
         })
     }
 }
 
-fn checkpoint_bytes(cp: &Option<Checkpoint>) -> [u8; CHECKPOINT_LEN] {
-    let mut buf = [0u8; CHECKPOINT_LEN];
-    if let Some(cp) = cp {
-        let mut w = Writer(&mut buf);
-        w.put(&[match cp.kind {
-            TokenKind::Standard => 1,
-            TokenKind::Extended => 2,
-        }]);
-        let [f0, f1, f2, _] = cp.field.to_le_bytes();
-        w.put(&[f0, f1, f2]);
-        w.put(&cp.pos.count.to_le_bytes());
-        let [c0, c1, c2, c3, c4, ..] = cp.pos.code.to_le_bytes();
-        w.put(&[c0, c1, c2, c3, c4]);
-    }
-    buf
-}
-
-fn checkpoint_from_bytes(bytes: [u8; CHECKPOINT_LEN]) -> Result<Option<Checkpoint>, Error> {
-    let mut r = Reader(&bytes);
-    let [kind] = r.take();
-    let [f0, f1, f2] = r.take();
+/// The checkpoint slot at offset `at`.
+fn checkpoint_at(b: &[u8; STATE_LEN], at: usize) -> Result<Option<Checkpoint>, Error> {
+    let [kind, f0, f1, f2] = get(b, at);
     let field = u32::from_le_bytes([f0, f1, f2, 0]);
-    let count = u32::from_le_bytes(r.take());
-    let [c0, c1, c2, c3, c4] = r.take();
+    let count = u32::from_le_bytes(get(b, at + 4));
+    let [c0, c1, c2, c3, c4] = get(b, at + 8);
     let code = u64::from_le_bytes([c0, c1, c2, c3, c4, 0, 0, 0]);
     let (kind, max_code) = match kind {
-        0 if bytes == [0; CHECKPOINT_LEN] => return Ok(None),
-        1 => (TokenKind::Standard, u64::from(u32::MAX)),
-        2 => (TokenKind::Extended, TokenKind::Extended.max_number()),
+        0 if field == 0 && count == 0 && code == 0 => return Ok(None),
+        KIND_STANDARD => (TokenKind::Standard, u64::from(u32::MAX)),
+        KIND_EXTENDED => (TokenKind::Extended, TokenKind::Extended.max_number()),
         _ => return Err(Error::CorruptState),
     };
     if u64::from(field) >= kind.modulus() || code > max_code {
@@ -637,33 +622,19 @@ fn checkpoint_from_bytes(bytes: [u8; CHECKPOINT_LEN]) -> Result<Option<Checkpoin
     }))
 }
 
-/// Sequential writer over a fixed buffer (no indexing; a write past the end is dropped,
-/// which the fixed layout never does).
-struct Writer<'a>(&'a mut [u8]);
-
-impl Writer<'_> {
-    fn put(&mut self, bytes: &[u8]) {
-        let buf = core::mem::take(&mut self.0);
-        if let Some((head, tail)) = buf.split_at_mut_checked(bytes.len()) {
-            head.copy_from_slice(bytes);
-            self.0 = tail;
-        }
+/// Store `src` at `at` (offsets are constants of the layout: this compiles to plain stores).
+fn put<const N: usize>(b: &mut [u8; STATE_LEN], at: usize, src: [u8; N]) {
+    if let Some(dst) = b.get_mut(at..).and_then(|t| t.first_chunk_mut::<N>()) {
+        *dst = src;
     }
 }
 
-/// Sequential reader (reads past the end give zeros, which the fixed layout never does).
-struct Reader<'a>(&'a [u8]);
-
-impl Reader<'_> {
-    fn take<const K: usize>(&mut self) -> [u8; K] {
-        match self.0.split_first_chunk::<K>() {
-            Some((head, tail)) => {
-                self.0 = tail;
-                *head
-            }
-            None => [0; K],
-        }
-    }
+/// Load `N` bytes at `at` (zeros past the end, which the layout never reaches).
+fn get<const N: usize>(b: &[u8; STATE_LEN], at: usize) -> [u8; N] {
+    b.get(at..)
+        .and_then(|t| t.first_chunk::<N>())
+        .copied()
+        .unwrap_or([0; N])
 }
 
 /// Keypad entry in progress (not persisted).
