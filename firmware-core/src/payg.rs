@@ -173,7 +173,13 @@ impl DeviceConfig {
     /// Seconds of activation a time value is worth: `value × 86 400 ÷ divider`, rounded
     /// down, saturating.
     pub const fn seconds(&self, value: u32) -> u32 {
-        value.saturating_mul(SECONDS_PER_DAY) / self.divider.get() as u32
+        // Compare instead of `saturating_mul`, which costs a 64-bit multiply on thumbv6m.
+        let days = if value > u32::MAX / SECONDS_PER_DAY {
+            u32::MAX
+        } else {
+            value * SECONDS_PER_DAY
+        };
+        days / self.divider.get() as u32
     }
 }
 
@@ -494,10 +500,9 @@ impl PaygState {
             Outcome::Invalid => {
                 self.failures = self.failures.saturating_add(1).min(MAX_FAILURES);
                 if self.failures > FREE_FAILURES {
-                    let minutes = 1u32
-                        .checked_shl(u32::from(self.failures - FREE_FAILURES))
-                        .unwrap_or(0);
-                    self.locked_until = now.saturating_add(minutes.saturating_mul(60));
+                    // failures ≤ 11: at most 60 << 9 seconds (512 minutes).
+                    let lock = 60u32 << (self.failures - FREE_FAILURES);
+                    self.locked_until = now.saturating_add(lock);
                 }
                 out.persist = true;
                 Feedback::Invalid
