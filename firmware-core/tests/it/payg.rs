@@ -1058,3 +1058,34 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn ram_footprint() {
+    // Host layout; thumbv6m aligns u64 to 8 as well, so the numbers carry over
+    // (72 / 88 / 24 bytes today), far below the 256-byte budget.
+    assert!(std::mem::size_of::<PaygState>() <= 80);
+    assert!(std::mem::size_of::<Device>() <= 96);
+    assert!(std::mem::size_of::<Output>() <= 24);
+}
+
+#[test]
+fn uart_token_leaves_a_keypad_entry_alone() {
+    let cfg = cfg();
+    let mut srv = Server::new(1);
+    let mut dev = fresh(1);
+    let _ = press(&mut dev, &cfg, "*12", T0);
+    let out = enter(&mut dev, &cfg, srv.add(1), T0 + 1);
+    assert_eq!(out.feedback, Feedback::TimeAdded);
+    assert_eq!(dev.keypad.digits(), 2);
+}
+
+#[test]
+fn time_to_persist_hint() {
+    let cfg = cfg();
+    let mut dev = fresh(1);
+    let base = T0 - T0 % PERSIST_PERIOD;
+    let _ = dev.handle(&cfg, Event::Tick, base + 10);
+    assert!(!dev.state.time_to_persist(base + PERSIST_PERIOD - 1));
+    assert!(dev.state.time_to_persist(base + PERSIST_PERIOD));
+    assert!(dev.state.time_to_persist(base + 9)); // a rollback
+}
