@@ -50,7 +50,9 @@
 //! # Time keeping and tampering (spec §10.2)
 //!
 //! The state remembers the last `now` it saw. Normal operation, including a long power-off
-//! with a battery-backed RTC, counts calendar time: the end time is absolute.
+//! with a battery-backed RTC, counts calendar time: the end time is absolute. The counter
+//! must keep running across power loss; with one that restarts at every boot, every boot
+//! is a rollback (below) and costs one [`TAMPER_PENALTY`].
 //!
 //! If `now` is ever *below* the last seen time, the RTC was reset (battery removed) or set
 //! back. Taking the stored absolute end time at face value would either hand out years of
@@ -60,10 +62,10 @@
 //! at the last seen time), and the credit is charged [`TAMPER_PENALTY`] (one
 //! [`PERSIST_PERIOD`]) on top:
 //!
-//! * fraud-safe: the persisted last-seen time is at most one persistence period old, so
-//!   the time that may have elapsed unrecorded before the rollback is at most one period;
-//!   charging a full period means a rollback never gains credit, and repeating it only
-//!   burns credit faster. The lock keeps its remaining length (rolling the clock back never
+//! * fraud-safe: the last-seen time is exact while running and at most one persistence
+//!   period old after a power cycle, so the time that may have elapsed unrecorded before a
+//!   rollback is at most one period; charging a full period means a detected rollback
+//!   never gains credit, and repeating it only burns credit faster. The lock keeps its remaining length (rolling the clock back never
 //!   shortens a lock);
 //! * user-fair: an honest RTC reset costs at most one period of credit (default one hour),
 //!   not the whole balance. The event is reported as [`Output::tamper`] for logging.
@@ -89,7 +91,7 @@
 //! | --- | --- | --- |
 //! | 0 | 4 | last count |
 //! | 4 | 2 | used mask (bit k ⇔ count − 1 − k used) |
-//! | 6 | 1 | flags: bit 0 = PAYG disabled; bits 1-7 zero (all-zero bytes = a locked device) |
+//! | 6 | 1 | flags: bit 0 = PAYG disabled; bits 1-7 zero (so all-zero bytes decode to a PAYG device without credit, never to an unlocked one) |
 //! | 7 | 1 | consecutive invalid tokens, 0 ..= 11 |
 //! | 8 | 4 | activation end time (s) |
 //! | 12 | 4 | token entry locked until (s), 0 when never locked since the last valid token |
