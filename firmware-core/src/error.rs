@@ -16,6 +16,9 @@ pub enum Error {
     RestrictedDigit,
     /// A buffer supplied by the caller is too small.
     BufferTooSmall,
+    // payg
+    /// Persisted PAYG state bytes hold an out-of-range field.
+    CorruptState,
 }
 
 impl core::fmt::Display for Error {
@@ -28,6 +31,7 @@ impl core::fmt::Display for Error {
             Error::NotADigit => "token contains a character that is not a digit",
             Error::RestrictedDigit => "restricted-digit token contains a digit outside 1-4",
             Error::BufferTooSmall => "buffer too small",
+            Error::CorruptState => "corrupt PAYG state",
         })
     }
 }

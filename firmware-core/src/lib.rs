@@ -5,9 +5,12 @@
 //!
 //! * [`token`]: the token math (SipHash chains), generation, parsing/formatting of token text
 //!   and the device-side decoder with its used-count mask and chain checkpoints.
+//! * [`payg`]: the PAYG device state machine (activation time, lockout, keypad, tamper
+//!   policy) and its persisted state.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 
 mod error;
+pub mod payg;
 pub mod token;
 
 pub use error::Error;
