@@ -1,1 +1,3 @@
+//! Token benchmarks (placeholder).
+
 fn main() {}
