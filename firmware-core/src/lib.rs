@@ -5,9 +5,12 @@
 //!
 //! * [`token`]: the token math (SipHash chains), generation, parsing/formatting of token text
 //!   and the device-side decoder with its used-count mask and chain checkpoints.
+//! * [`storage`]: power-loss-safe, CRC-checked record store for the device state over a
+//!   small EEPROM-like [`storage::Store`] trait.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 
 mod error;
+pub mod storage;
 pub mod token;
 
 pub use error::Error;
