@@ -191,26 +191,10 @@ enum Kind {
     Valid,
 }
 
+/// What one slot holds.
 #[derive(Clone, Copy)]
 struct SlotInfo {
     kind: Kind,
-    seq: u32,
-    version: u8,
-    len: usize,
-    /// Payload equal to the compared one (only meaningful with [`Sink::Compare`]).
-    equal: bool,
-}
-
-enum Sink<'a, const N: usize> {
-    None,
-    Compare(&'a [u8; N]),
-    Copy(&'a mut [u8; N]),
-}
-
-/// The newest valid record found by a scan.
-#[derive(Clone, Copy)]
-struct Newest {
-    slot: usize,
     seq: u32,
     version: u8,
     len: usize,
@@ -218,7 +202,8 @@ struct Newest {
 
 /// Power-loss-safe store of one `N`-byte payload in `slots` slots of a [`Store`].
 ///
-/// RAM: the backend plus a few words. See the [module docs](self) for the format.
+/// RAM: the backend plus a few words; `load` and `save` use about `N + 32` bytes of stack.
+/// See the [module docs](self) for the format and the recovery rules.
 #[derive(Debug)]
 pub struct RecordStore<S, const N: usize> {
     store: S,
@@ -234,11 +219,8 @@ impl<S: Store, const N: usize> RecordStore<S, N> {
     /// Splits `store` into `slots` (at least 2) equal slots, each large enough for
     /// [`HEADER_LEN`]` + N` bytes; otherwise [`Error::StorageGeometry`]. Reads nothing.
     pub fn new(store: S, slots: usize) -> Result<Self, Error> {
-        if slots < 2 || N > MAX_PAYLOAD {
-            return Err(Error::StorageGeometry);
-        }
-        let stride = store.capacity() / slots;
-        if stride < HEADER_LEN + N {
+        let stride = store.capacity().checked_div(slots).unwrap_or(0);
+        if slots < 2 || N > MAX_PAYLOAD || stride < HEADER_LEN + N {
             return Err(Error::StorageGeometry);
         }
         Ok(Self {
@@ -253,25 +235,23 @@ impl<S: Store, const N: usize> RecordStore<S, N> {
     /// Loads the newest valid payload: `Ok(None)` for a fresh device. See the module docs
     /// for [`Error::StorageCorrupt`], [`Error::StorageVersion`] and [`Error::StorageLength`].
     pub fn load(&mut self) -> Result<Option<[u8; N]>, Error> {
-        let (newest, fresh) = self.scan()?;
-        let Some(n) = newest else {
-            return if fresh {
-                Ok(None)
-            } else {
-                Err(Error::StorageCorrupt)
-            };
+        let mut out = [0u8; N];
+        if !self.scan(&mut out)? {
+            return Err(Error::StorageCorrupt);
+        }
+        let Some((slot, seq)) = self.newest else {
+            return Ok(None);
         };
+        let n = self.inspect(slot, &mut out)?;
+        if n.kind != Kind::Valid || n.seq != seq {
+            // The media changed between two reads: an unreliable backend.
+            return Err(Error::StorageIo);
+        }
         if n.version != FORMAT_VERSION {
             return Err(Error::StorageVersion);
         }
         if n.len != N {
             return Err(Error::StorageLength);
-        }
-        let mut out = [0u8; N];
-        let again = self.inspect(n.slot, Sink::Copy(&mut out))?;
-        if again.kind != Kind::Valid || again.seq != n.seq {
-            // The media changed under us between two reads: an unreliable backend.
-            return Err(Error::StorageIo);
         }
         Ok(Some(out))
     }
@@ -280,21 +260,27 @@ impl<S: Store, const N: usize> RecordStore<S, N> {
     /// Works whatever the media holds (fresh, corrupt, unknown version): that is how a
     /// device starts over.
     pub fn save(&mut self, payload: &[u8; N]) -> Result<Saved, Error> {
+        let mut cur = [0u8; N];
         if !self.known {
-            self.scan()?;
+            // Corrupt media is no obstacle to saving.
+            self.scan(&mut cur)?;
         }
         let (slot, seq) = match self.newest {
             Some((slot, seq)) => {
-                let cur = self.inspect(slot, Sink::Compare(payload))?;
-                if cur.kind == Kind::Valid
-                    && cur.seq == seq
-                    && cur.version == FORMAT_VERSION
-                    && cur.len == N
-                    && cur.equal
+                let info = self.inspect(slot, &mut cur)?;
+                if info.kind == Kind::Valid
+                    && info.seq == seq
+                    && info.version == FORMAT_VERSION
+                    && info.len == N
+                    && cur == *payload
                 {
                     return Ok(Saved::Unchanged);
                 }
-                ((slot + 1) % self.slots, seq.wrapping_add(1))
+                let next = slot + 1;
+                (
+                    if next < self.slots { next } else { 0 },
+                    seq.wrapping_add(1),
+                )
             }
             None => (0, 0),
         };
@@ -307,8 +293,8 @@ impl<S: Store, const N: usize> RecordStore<S, N> {
         self.store.write(base, &head)?;
         self.store.write(base + HEADER_LEN, payload)?;
         self.store.write(base + CRC_AT, &crc.to_le_bytes())?;
-        let check = self.inspect(slot, Sink::Compare(payload))?;
-        if check.kind != Kind::Valid || check.seq != seq || !check.equal {
+        let check = self.inspect(slot, &mut cur)?;
+        if check.kind != Kind::Valid || check.seq != seq || cur != *payload {
             return Err(Error::StorageIo);
         }
         self.newest = Some((slot, seq));
@@ -338,120 +324,91 @@ impl<S: Store, const N: usize> RecordStore<S, N> {
         self.store
     }
 
-    /// Classifies all slots. Returns the newest valid record and, when there is none,
-    /// whether the media counts as fresh.
-    fn scan(&mut self) -> Result<(Option<Newest>, bool), Error> {
-        let mut best: Option<Newest> = None;
+    /// Classifies all slots (using `scratch` as the payload buffer) and records the newest
+    /// valid one. `Ok(false)`: no valid record and the media is not fresh (corrupt).
+    fn scan(&mut self, scratch: &mut [u8; N]) -> Result<bool, Error> {
+        let mut best: Option<(usize, u32)> = None;
         let mut torn = 0usize;
         let mut corrupt = false;
         for slot in 0..self.slots {
-            let info = self.inspect(slot, Sink::None)?;
+            let info = self.inspect(slot, scratch)?;
             match info.kind {
                 Kind::Blank => {}
                 Kind::Torn => torn += 1,
                 Kind::Corrupt => corrupt = true,
                 Kind::Valid => {
-                    let newer = match best {
-                        None => true,
-                        Some(b) => (info.seq.wrapping_sub(b.seq) as i32) > 0,
-                    };
-                    if newer {
-                        best = Some(Newest {
-                            slot,
-                            seq: info.seq,
-                            version: info.version,
-                            len: info.len,
-                        });
+                    if best.is_none_or(|(_, seq)| (info.seq.wrapping_sub(seq) as i32) > 0) {
+                        best = Some((slot, info.seq));
                     }
                 }
             }
         }
-        self.newest = best.map(|b| (b.slot, b.seq));
+        self.newest = best;
         self.known = true;
-        Ok((best, !corrupt && torn <= 1))
+        Ok(best.is_some() || !(corrupt || torn > 1))
     }
 
-    /// Reads and checks one slot, feeding its first `N` payload bytes to `sink`.
-    fn inspect(&mut self, slot: usize, mut sink: Sink<'_, N>) -> Result<SlotInfo, Error> {
+    /// Reads and classifies one slot; its first `N` payload bytes land in `out`.
+    fn inspect(&mut self, slot: usize, out: &mut [u8; N]) -> Result<SlotInfo, Error> {
         let base = slot * self.stride;
         let mut h = [0u8; HEADER_LEN];
         self.store.read(base, &mut h)?;
+        self.store.read(base + HEADER_LEN, out)?;
         let [m0, m1, version, _, s0, s1, s2, s3, l0, l1, _, _, c0, c1, c2, c3] = h;
         let seq = u32::from_le_bytes([s0, s1, s2, s3]);
         let len = usize::from(u16::from_le_bytes([l0, l1]));
-        let stored = [c0, c1, c2, c3];
-        let sane = [m0, m1] == MAGIC && len <= self.stride - HEADER_LEN;
-        let crc_len = if sane { len } else { 0 };
+        let stored = u32::from_le_bytes([c0, c1, c2, c3]);
 
-        let mut crc = crc_update(!0, h.get(..CRC_AT).unwrap_or(&[]));
-        let mut all_ff = h.iter().all(|&b| b == 0xFF);
-        let mut all_00 = h.iter().all(|&b| b == 0);
-        let mut equal = true;
-        let span = if crc_len > N { crc_len } else { N };
-        let mut pos = 0;
-        while pos < span {
-            let mut buf = [0u8; CHUNK];
-            let n = if span - pos < CHUNK {
-                span - pos
-            } else {
-                CHUNK
-            };
-            let chunk = buf.get_mut(..n).unwrap_or(&mut []);
-            self.store.read(base + HEADER_LEN + pos, chunk)?;
-            for (i, &b) in chunk.iter().enumerate() {
-                let p = pos + i;
-                if p < crc_len {
-                    crc = crc_update(crc, &[b]);
-                }
-                if p < N {
-                    all_ff &= b == 0xFF;
-                    all_00 &= b == 0;
-                    match &mut sink {
-                        Sink::None => {}
-                        Sink::Compare(want) => equal &= want.get(p) == Some(&b),
-                        Sink::Copy(out) => {
-                            if let Some(d) = out.get_mut(p) {
-                                *d = b;
-                            }
-                        }
-                    }
-                }
-            }
-            pos += n;
+        let (mut any, mut all) = (0u8, 0xFFu8);
+        for &b in h.iter().chain(out.iter()) {
+            any |= b;
+            all &= b;
         }
-        let crc = (!crc).to_le_bytes();
-
-        let kind = if all_ff || all_00 {
+        let kind = if any == 0 || all == 0xFF {
             Kind::Blank
-        } else if sane && stored == crc {
-            Kind::Valid
-        } else if is_torn(stored, crc) {
-            Kind::Torn
         } else {
-            Kind::Corrupt
+            let sane = [m0, m1] == MAGIC && len <= self.stride - HEADER_LEN;
+            let mut crc = crc_update(!0, h.get(..CRC_AT).unwrap_or(&[]));
+            crc = crc_update(crc, out.get(..len).unwrap_or(out));
+            // A record longer than ours: read the rest for the CRC only.
+            let mut pos = N;
+            while sane && pos < len {
+                let mut buf = [0u8; CHUNK];
+                let n = (len - pos).min(CHUNK);
+                let chunk = buf.get_mut(..n).unwrap_or(&mut []);
+                self.store.read(base + HEADER_LEN + pos, chunk)?;
+                crc = crc_update(crc, chunk);
+                pos += n;
+            }
+            let crc = !crc;
+            if sane && stored == crc {
+                Kind::Valid
+            } else if is_torn(stored, crc) {
+                Kind::Torn
+            } else {
+                Kind::Corrupt
+            }
         };
         Ok(SlotInfo {
             kind,
             seq,
             version,
             len,
-            equal,
         })
     }
 }
 
-/// The CRC field of an interrupted first save: the first `j < 4` bytes of the right CRC,
-/// the rest still erased (all 0xFF or all 0x00).
-fn is_torn(stored: [u8; 4], crc: [u8; 4]) -> bool {
-    [0xFFu8, 0x00].into_iter().any(|erased| {
-        (0..4).any(|j| {
-            stored
-                .iter()
-                .zip(crc)
-                .enumerate()
-                .all(|(i, (&s, c))| if i < j { s == c } else { s == erased })
-        })
-    })
+/// The CRC field of an interrupted first save: its first `j < 4` bytes (little-endian, so
+/// the low bits) are those of the right CRC, the rest still erased (0xFF or 0x00).
+fn is_torn(stored: u32, crc: u32) -> bool {
+    let mut low = 0u32;
+    for _ in 0..4 {
+        if (stored ^ crc) & low == 0 && (stored | low == u32::MAX || stored & !low == 0) {
+            return true;
+        }
+        low = (low << 8) | 0xFF;
+    }
+    false
 }
 
 /// In-memory [`Store`] for tests: a byte array that can lose power mid-write.
@@ -583,12 +540,16 @@ mod tests {
 
     #[test]
     fn torn_patterns() {
-        let crc = [1, 2, 3, 4];
-        assert!(is_torn([0xFF; 4], crc));
-        assert!(is_torn([0; 4], crc));
-        assert!(is_torn([1, 2, 0xFF, 0xFF], crc));
-        assert!(is_torn([1, 2, 3, 0], crc));
-        assert!(!is_torn([1, 2, 3, 5], crc));
-        assert!(!is_torn([9, 0xFF, 0xFF, 0xFF], crc));
+        let crc = u32::from_le_bytes([1, 2, 3, 4]);
+        let t = |b| is_torn(u32::from_le_bytes(b), crc);
+        assert!(t([0xFF; 4]));
+        assert!(t([0; 4]));
+        assert!(t([1, 0xFF, 0xFF, 0xFF]));
+        assert!(t([1, 2, 0xFF, 0xFF]));
+        assert!(t([1, 2, 3, 0]));
+        assert!(!t([1, 2, 3, 4])); // complete: valid, not torn
+        assert!(!t([1, 2, 3, 5]));
+        assert!(!t([9, 0xFF, 0xFF, 0xFF]));
+        assert!(!t([1, 0xFF, 0, 0]));
     }
 }
