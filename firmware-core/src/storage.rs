@@ -29,11 +29,12 @@
 //!
 //! A save never touches the slot holding the newest valid record. It writes the record with
 //! sequence number `newest + 1` into the *next* slot (round robin: `(newest_slot + 1) %
-//! slots`, slot 0 when nothing is valid), in three writes: bytes 0..12 (header without CRC),
-//! then the payload at 16, and the CRC at 12..16 **last**, as the commit marker. Until the
-//! last CRC byte lands, the slot's CRC does not match its content (except with probability
-//! about 2^-32), so a cut at any byte leaves the previous newest record in charge. After the
-//! writes, the slot is read back and checked; a mismatch is [`Error::StorageIo`].
+//! slots`, slot 0 when nothing is valid): [`Store::erase`] of the whole slot (nothing to do
+//! on EEPROM), then the payload at 16, then the 16-byte header in one write whose last four
+//! bytes are the CRC: the CRC lands **last**, as the commit marker. Until its last byte lands,
+//! the slot's CRC does not match its content (except with probability about 2^-32), so a cut
+//! at any byte leaves the previous newest record in charge. After the writes, the slot is
+//! read back and checked; a mismatch is [`Error::StorageIo`].
 //!
 //! If the payload is byte-for-byte equal to the newest valid record, nothing is written
 //! ([`Saved::Unchanged`]), which spares EEPROM wear for periodic saves of an idle device.
@@ -73,13 +74,15 @@
 //! the page size), so a torn write to one slot cannot damage the other. A torn byte may hold
 //! any value; the CRC catches it.
 //!
-//! A flash backend (erase before write) maps one erase page (or a group of pages) per slot:
-//! `capacity = slots * page_size`. Every save starts with a write at the first byte of the
-//! target slot, so the adapter erases the page when a write starts at a page boundary and
-//! then programs; the following writes of that save land in erased bytes. The writes start at
-//! slot offsets 0, 16 and 12 and have lengths 12, `N` and 4, so a flash with 4-byte program
-//! granularity needs `N` to be a multiple of 4 (or pad the last word with 0xFF); coarser
-//! granularity needs a small buffer in the adapter. An erased flash page reads as blank.
+//! A flash backend (erase before write) maps one erase page (or several) per slot:
+//! `capacity = slots * k * page_size`, so every slot starts on a page boundary and spans
+//! whole pages. It implements [`Store::erase`] by erasing the pages of the range (and rejects
+//! a range that is not page-aligned with [`Error::StorageGeometry`]) and [`Store::write`] by
+//! programming. Every save erases its target slot first, then programs each byte exactly
+//! once: `N` payload bytes at slot offset 16, then 16 header bytes at offset 0. With 8-byte
+//! program granularity (e.g. STM32G0) both writes are aligned when `N` is a multiple of 8
+//! (otherwise the backend pads the last unit with 0xFF). A cut during the erase leaves the
+//! slot half-erased: invalid, the other slot is untouched. An erased page reads as blank.
 
 use crate::Error;
 
@@ -105,6 +108,12 @@ pub trait Store {
     fn read(&mut self, offset: usize, buf: &mut [u8]) -> Result<(), Error>;
     /// Writes `data` starting at `offset`, changing no other byte.
     fn write(&mut self, offset: usize, data: &[u8]) -> Result<(), Error>;
+    /// Prepares `len` bytes at `offset` to be rewritten; called before every record write
+    /// with a whole slot. EEPROM: nothing to do (the default). Flash: erase those pages.
+    fn erase(&mut self, offset: usize, len: usize) -> Result<(), Error> {
+        let _ = (offset, len);
+        Ok(())
+    }
 }
 
 impl<S: Store + ?Sized> Store for &mut S {
@@ -116,6 +125,9 @@ impl<S: Store + ?Sized> Store for &mut S {
     }
     fn write(&mut self, offset: usize, data: &[u8]) -> Result<(), Error> {
         (**self).write(offset, data)
+    }
+    fn erase(&mut self, offset: usize, len: usize) -> Result<(), Error> {
+        (**self).erase(offset, len)
     }
 }
 
@@ -285,14 +297,15 @@ impl<S: Store, const N: usize> RecordStore<S, N> {
             None => (0, 0),
         };
         let base = slot * self.stride;
-        let [m0, m1] = MAGIC;
-        let [s0, s1, s2, s3] = seq.to_le_bytes();
-        let [l0, l1] = (N as u16).to_le_bytes();
-        let head: [u8; CRC_AT] = [m0, m1, FORMAT_VERSION, 0, s0, s1, s2, s3, l0, l1, 0, 0];
-        let crc = !crc_update(crc_update(!0, &head), payload);
-        self.store.write(base, &head)?;
+        let mut head = header::<N>(seq);
+        let crc = !crc_update(crc_update(!0, head.get(..CRC_AT).unwrap_or(&[])), payload);
+        for (field, byte) in head.iter_mut().skip(CRC_AT).zip(crc.to_le_bytes()) {
+            *field = byte;
+        }
+        self.store.erase(base, self.stride)?;
         self.store.write(base + HEADER_LEN, payload)?;
-        self.store.write(base + CRC_AT, &crc.to_le_bytes())?;
+        // The CRC is the last four bytes of this write: the commit marker.
+        self.store.write(base, &head)?;
         let check = self.inspect(slot, &mut cur)?;
         if check.kind != Kind::Valid || check.seq != seq || cur != *payload {
             return Err(Error::StorageIo);
@@ -396,6 +409,16 @@ impl<S: Store, const N: usize> RecordStore<S, N> {
             len,
         })
     }
+}
+
+/// The header of an `N`-byte record with sequence number `seq`, CRC field still 0.
+fn header<const N: usize>(seq: u32) -> [u8; HEADER_LEN] {
+    let [m0, m1] = MAGIC;
+    let [s0, s1, s2, s3] = seq.to_le_bytes();
+    let [l0, l1] = (N as u16).to_le_bytes();
+    #[rustfmt::skip]
+    let h = [m0, m1, FORMAT_VERSION, 0, s0, s1, s2, s3, l0, l1, 0, 0, 0, 0, 0, 0];
+    h
 }
 
 /// The CRC field of an interrupted first save: its first `j < 4` bytes (little-endian, so
