@@ -42,9 +42,9 @@
 //! # Loading
 //!
 //! Every slot is classified as *valid* (magic and CRC match), *blank* (the `16 + N` bytes
-//! all 0xFF or all 0x00: erased EEPROM or flash), *torn* (the CRC field is still erased, or
-//! holds only the first 1-3 bytes of the correct CRC with the rest erased: an interrupted
-//! first save) or *corrupt* (anything else).
+//! all 0xFF or all 0x00: erased EEPROM or flash), *torn* (the CRC field holds the first
+//! `j` = 0-3 bytes of the correct CRC, then any byte, then erased bytes: an interrupted
+//! first save, the cut byte itself possibly garbage) or *corrupt* (anything else).
 //!
 //! * Some slot valid: the one with the highest sequence number wins, compared wrapping
 //!   (`a` is newer than `b` when `a.wrapping_sub(b) as i32 > 0`). If that record has another
@@ -422,14 +422,17 @@ fn header<const N: usize>(seq: u32) -> [u8; HEADER_LEN] {
 }
 
 /// The CRC field of an interrupted first save: its first `j < 4` bytes (little-endian, so
-/// the low bits) are those of the right CRC, the rest still erased (0xFF or 0x00).
+/// the low bits) are those of the right CRC, byte `j` was being written (any value: a torn
+/// byte) and the bytes after it are still erased (all 0xFF or all 0x00).
 fn is_torn(stored: u32, crc: u32) -> bool {
     let mut low = 0u32;
     for _ in 0..4 {
-        if (stored ^ crc) & low == 0 && (stored | low == u32::MAX || stored & !low == 0) {
+        let next = (low << 8) | 0xFF;
+        let high = !next;
+        if (stored ^ crc) & low == 0 && (stored & high == high || stored & high == 0) {
             return true;
         }
-        low = (low << 8) | 0xFF;
+        low = next;
     }
     false
 }
@@ -570,9 +573,13 @@ mod tests {
         assert!(t([1, 0xFF, 0xFF, 0xFF]));
         assert!(t([1, 2, 0xFF, 0xFF]));
         assert!(t([1, 2, 3, 0]));
-        assert!(!t([1, 2, 3, 4])); // complete: valid, not torn
-        assert!(!t([1, 2, 3, 5]));
-        assert!(!t([9, 0xFF, 0xFF, 0xFF]));
-        assert!(!t([1, 0xFF, 0, 0]));
+        // A torn byte at the cut.
+        assert!(t([9, 0xFF, 0xFF, 0xFF]));
+        assert!(t([1, 2, 0x5A, 0]));
+        assert!(t([1, 2, 3, 5]));
+        assert!(!t([9, 9, 0xFF, 0xFF]));
+        assert!(!t([1, 2, 9, 9]));
+        assert!(!t([1, 9, 3, 0xFF]));
+        assert!(!t([0xFF, 0, 0xFF, 0]));
     }
 }

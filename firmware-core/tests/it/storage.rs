@@ -343,22 +343,144 @@ fn backend_errors_propagate() {
     assert_eq!(rs.save(&payload(0)), Err(Error::StorageIo));
 }
 
+/// A store whose power can be cut after a number of operations (bytes written; pages erased).
+trait Cuttable: Store + Clone {
+    /// Operations in one complete save.
+    fn ops(&self) -> usize;
+    fn cut_power_after(&mut self, n: usize);
+    fn restore_power(&mut self);
+}
+
+impl<const C: usize> Cuttable for MockStore<C> {
+    fn ops(&self) -> usize {
+        REC
+    }
+    fn cut_power_after(&mut self, n: usize) {
+        MockStore::cut_power_after(self, n)
+    }
+    fn restore_power(&mut self) {
+        MockStore::restore_power(self)
+    }
+}
+
+/// NOR flash in the style of an STM32G0: erase pages of `PAGE` bytes, programming in aligned
+/// 8-byte units, only into erased bytes. Power loss can hit an erase (the page is left half
+/// erased) or a program (a prefix is written, the next byte is half programmed).
+#[derive(Clone)]
+struct MockFlash<const PAGE: usize> {
+    mem: Vec<u8>,
+    budget: Option<usize>,
+    powered: bool,
+    /// Pages per slot (for the operation count of a save).
+    slot_pages: usize,
+}
+
+impl<const PAGE: usize> MockFlash<PAGE> {
+    fn new(pages: usize, slot_pages: usize) -> Self {
+        Self {
+            mem: vec![0xFF; pages * PAGE],
+            budget: None,
+            powered: true,
+            slot_pages,
+        }
+    }
+
+    /// Takes one unit of budget; false (and power off) when there is none.
+    fn spend(&mut self) -> bool {
+        match &mut self.budget {
+            Some(0) => {
+                self.powered = false;
+                false
+            }
+            Some(b) => {
+                *b -= 1;
+                true
+            }
+            None => true,
+        }
+    }
+}
+
+impl<const PAGE: usize> Store for MockFlash<PAGE> {
+    fn capacity(&self) -> usize {
+        self.mem.len()
+    }
+
+    fn read(&mut self, offset: usize, buf: &mut [u8]) -> Result<(), Error> {
+        if !self.powered {
+            return Err(Error::StoragePowerLoss);
+        }
+        let src = self.mem.get(offset..offset + buf.len());
+        buf.copy_from_slice(src.ok_or(Error::StorageIo)?);
+        Ok(())
+    }
+
+    fn write(&mut self, offset: usize, data: &[u8]) -> Result<(), Error> {
+        assert!(self.powered);
+        assert!(offset.is_multiple_of(8), "unaligned program at {offset}");
+        assert!(
+            data.len().is_multiple_of(8),
+            "program of {} bytes",
+            data.len()
+        );
+        for (i, &b) in data.iter().enumerate() {
+            assert_eq!(self.mem[offset + i], 0xFF, "program over unerased byte");
+            if !self.spend() {
+                self.mem[offset + i] = b | 0x5A;
+                return Err(Error::StoragePowerLoss);
+            }
+            self.mem[offset + i] = b;
+        }
+        Ok(())
+    }
+
+    fn erase(&mut self, offset: usize, len: usize) -> Result<(), Error> {
+        assert!(self.powered);
+        if !offset.is_multiple_of(PAGE) || !len.is_multiple_of(PAGE) {
+            return Err(Error::StorageGeometry);
+        }
+        for page in (offset..offset + len).step_by(PAGE) {
+            if !self.spend() {
+                self.mem[page..page + PAGE / 2].fill(0xFF);
+                return Err(Error::StoragePowerLoss);
+            }
+            self.mem[page..page + PAGE].fill(0xFF);
+        }
+        Ok(())
+    }
+}
+
+impl<const PAGE: usize> Cuttable for MockFlash<PAGE> {
+    /// The page erases of one slot, then every byte.
+    fn ops(&self) -> usize {
+        self.slot_pages + REC
+    }
+    fn cut_power_after(&mut self, n: usize) {
+        self.budget = Some(n);
+    }
+    fn restore_power(&mut self) {
+        self.budget = None;
+        self.powered = true;
+    }
+}
+
 /// The key property: saves of changing payloads, each one cut by a power loss after every
 /// possible number of bytes. After the cut the store must load the previous or the new
 /// payload (never an error, never anything else) and keep working. The main line goes on
 /// from whatever the cut left, checked against a model of what must be loaded.
-fn power_cut_scenario<const C: usize>(
-    mut mock: MockStore<C>,
+fn power_cut_scenario<M: Cuttable>(
+    mut mock: M,
     slots: usize,
     first: u32,
     saves: u32,
     mut model: Option<[u8; N]>,
 ) -> Option<u32> {
     let mut completed = 0;
+    let ops = mock.ops();
     for i in first..first + saves {
         let new = payload(i);
         assert_ne!(Some(new), model);
-        for k in 0..=REC {
+        for k in 0..=ops {
             let mut m = mock.clone();
             m.cut_power_after(k);
             let mut rs = open(&mut m, slots);
@@ -367,7 +489,7 @@ fn power_cut_scenario<const C: usize>(
                 assert_eq!(rs.load(), Ok(model), "save {i}, k {k}");
             }
             let saved = rs.save(&new);
-            if k < REC {
+            if k < ops {
                 assert_eq!(saved, Err(Error::StoragePowerLoss), "save {i}, k {k}");
             } else {
                 assert_eq!(saved, Ok(Saved::Written), "save {i}, k {k}");
@@ -378,7 +500,7 @@ fn power_cut_scenario<const C: usize>(
                 got == Ok(model) || got == Ok(Some(new)),
                 "save {i}, cut after {k} bytes: loaded {got:?}"
             );
-            if k == REC {
+            if k == ops {
                 assert_eq!(got, Ok(Some(new)));
             }
             // And the device carries on from there.
@@ -389,9 +511,9 @@ fn power_cut_scenario<const C: usize>(
 
         // Main line: every fourth save completes, the others die at varying bytes.
         let k = if i % 4 == 3 {
-            REC
+            ops
         } else {
-            (i as usize * 37 + 11) % REC
+            (i as usize * 37 + 11) % ops
         };
         mock.cut_power_after(k);
         let mut rs = open(&mut mock, slots);
@@ -433,6 +555,27 @@ fn power_cut_at_every_byte_across_sequence_wrap() {
     let seq = power_cut_scenario(mock, 2, 0, 120, Some(b));
     // At least 30 saves completed: the sequence number went through zero.
     assert!(seq >= Some(20) && seq < Some(1000), "{seq:?}");
+}
+
+#[test]
+fn power_cut_at_every_byte_on_paged_flash() {
+    // One 128-byte page per slot; the record (80 bytes) fits in it.
+    let seq = power_cut_scenario(MockFlash::<128>::new(2, 1), 2, 0, 100, None);
+    assert!(seq >= Some(24));
+    // Four pages, two per slot: a slot erases both.
+    let seq = power_cut_scenario(MockFlash::<64>::new(4, 2), 2, 0, 40, None);
+    assert!(seq >= Some(9));
+}
+
+#[test]
+fn flash_erase_must_be_page_aligned() {
+    // Three slots over two pages would straddle pages: the backend refuses to erase.
+    let mut flash = MockFlash::<128>::new(2, 1);
+    let stride = 256 / 3;
+    assert!(stride >= REC);
+    let mut rs = open(&mut flash, 3);
+    assert_eq!(rs.save(&payload(1)), Err(Error::StorageGeometry));
+    assert_eq!(rs.load(), Ok(None));
 }
 
 proptest! {
