@@ -448,6 +448,8 @@ pub struct MockStore<const C: usize> {
     budget: Option<usize>,
     powered: bool,
     bytes_written: usize,
+    /// Value left in the byte being written when power fails (`None`: left unchanged).
+    torn: Option<u8>,
 }
 
 #[cfg(any(test, feature = "_test"))]
@@ -471,6 +473,7 @@ impl<const C: usize> MockStore<C> {
             budget: None,
             powered: true,
             bytes_written: 0,
+            torn: None,
         }
     }
 
@@ -480,6 +483,12 @@ impl<const C: usize> MockStore<C> {
     /// A write ending exactly at the budget succeeds.
     pub fn cut_power_after(&mut self, n: usize) {
         self.budget = Some(n);
+    }
+
+    /// Makes a power cut leave `byte` in the byte that was being written (a torn EEPROM
+    /// byte), instead of leaving it unchanged. `None` restores the default.
+    pub fn tear_with(&mut self, byte: Option<u8>) {
+        self.torn = byte;
     }
 
     /// Powers the store back on with an unlimited write budget.
@@ -548,6 +557,9 @@ impl<const C: usize> Store for MockStore<C> {
         }
         if allowed < data.len() {
             self.powered = false;
+            if let (Some(t), Some(d)) = (self.torn, dst.get_mut(allowed)) {
+                *d = t;
+            }
             return Err(Error::StoragePowerLoss);
         }
         Ok(())

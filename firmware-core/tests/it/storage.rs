@@ -314,6 +314,13 @@ fn mock_store_loses_power_mid_write() {
     assert_eq!(mock.read(usize::MAX, &mut buf), Err(Error::StorageIo));
     mock.flip(1, 0xFF);
     assert_eq!(mock.bytes()[1], 0xFD);
+    // A torn byte at the cut.
+    mock.tear_with(Some(0x99));
+    mock.cut_power_after(1);
+    assert_eq!(mock.write(4, &[7, 7, 7]), Err(Error::StoragePowerLoss));
+    mock.restore_power();
+    assert_eq!(&mock.bytes()[4..7], &[7, 0x99, 0]);
+    mock.tear_with(None);
     // A write ending exactly at the budget succeeds; the next byte fails.
     mock.cut_power_after(2);
     assert_eq!(mock.write(0, &[7, 7]), Ok(()));
@@ -555,6 +562,17 @@ fn power_cut_at_every_byte_across_sequence_wrap() {
     let seq = power_cut_scenario(mock, 2, 0, 120, Some(b));
     // At least 30 saves completed: the sequence number went through zero.
     assert!(seq >= Some(20) && seq < Some(1000), "{seq:?}");
+}
+
+#[test]
+fn power_cut_at_every_byte_with_torn_bytes() {
+    for torn in [0x00, 0xFF, 0xA5] {
+        let blank = if torn == 0xFF { 0x00 } else { 0xFF };
+        let mut mock = MockStore::<CAP>::filled(blank);
+        mock.tear_with(Some(torn));
+        let seq = power_cut_scenario(mock, 2, 0, 40, None);
+        assert!(seq >= Some(9));
+    }
 }
 
 #[test]
