@@ -14,16 +14,17 @@
 //! |-------:|-----:|--------------------------------------------------------------|
 //! |      0 |    2 | magic [`MAGIC`] = `"OP"` (`0x4F 0x50`)                       |
 //! |      2 |    1 | format version [`FORMAT_VERSION`]                            |
-//! |      3 |    1 | reserved, written 0, ignored on load                         |
+//! |      3 |    1 | reserved: written 0, covered by the CRC, otherwise ignored   |
 //! |      4 |    4 | sequence number (u32, wrapping)                              |
 //! |      8 |    2 | payload length in bytes (u16)                                |
-//! |     10 |    2 | reserved, written 0, ignored on load                         |
+//! |     10 |    2 | reserved: written 0, covered by the CRC, otherwise ignored   |
 //! |     12 |    4 | CRC-32 ([`crc32`]) of bytes 0..12 followed by the payload    |
 //! |     16 |  len | payload                                                      |
 //!
-//! Bytes of the slot after the payload are never written nor read (beyond `16 + N`).
-//! Future format versions keep bytes 0..16 meaning the same, so that an old firmware can
-//! recognize a newer record and report [`Error::StorageVersion`] instead of corruption.
+//! Slot bytes past `16 + N` are not written (a flash backend erases them with the slot) and
+//! only read to check the CRC of a longer record. Future format versions must keep the
+//! magic, version, length and CRC fields and the CRC coverage, so that this firmware
+//! recognizes their records and reports [`Error::StorageVersion`] instead of corruption.
 //!
 //! # Saving: write order and power loss
 //!
@@ -83,6 +84,23 @@
 //! program granularity (e.g. STM32G0) both writes are aligned when `N` is a multiple of 8
 //! (otherwise the backend pads the last unit with 0xFF). A cut during the erase leaves the
 //! slot half-erased: invalid, the other slot is untouched. An erased page reads as blank.
+//!
+//! # Limits
+//!
+//! * A damaged record is accepted only if its CRC-32 still matches: probability about 2^-32.
+//! * Damage to the newest record falls back to the previous one (one save older); that is
+//!   also what a power cut does, and the PAYG layer must tolerate it (e.g. by never storing
+//!   credit it cannot afford to replay). An *unknown version* never falls back.
+//! * A lone record damaged only in its last CRC byte looks like an interrupted first save
+//!   and loads as fresh; any other damage to a lone record is [`Error::StorageCorrupt`].
+//! * A slot that keeps failing its read-back (worn out) makes every changed save return
+//!   [`Error::StorageIo`]; the previous record stays loadable.
+//!
+//! # Cost
+//!
+//! Measured on thumbv6m at opt-level "z" with a 64-byte payload: `load` + `save` take about
+//! 1.3 KiB of flash (CRC table of 64 bytes included) and at most ~390 bytes of stack (about
+//! `N + 330`, plus the backend's). The [`RecordStore`] itself is the backend plus 4 words.
 
 use crate::Error;
 
@@ -214,8 +232,8 @@ struct SlotInfo {
 
 /// Power-loss-safe store of one `N`-byte payload in `slots` slots of a [`Store`].
 ///
-/// RAM: the backend plus a few words; `load` and `save` use about `N + 32` bytes of stack.
-/// See the [module docs](self) for the format and the recovery rules.
+/// RAM: the backend plus 4 words. See the [module docs](self) for the format, the recovery
+/// rules and the costs.
 #[derive(Debug)]
 pub struct RecordStore<S, const N: usize> {
     store: S,
