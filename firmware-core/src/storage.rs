@@ -100,7 +100,7 @@
 //!
 //! Measured on thumbv6m at opt-level "z" with a 64-byte payload: `load` + `save` take about
 //! 1.3 KiB of flash (CRC table of 64 bytes included) and at most ~390 bytes of stack (about
-//! `N + 330`, plus the backend's). The [`RecordStore`] itself is the backend plus 4 words.
+//! `N + 330`, plus the backend's). A [`RecordStore`] is its backend plus 24 bytes (32-bit).
 
 use crate::Error;
 
@@ -232,8 +232,8 @@ struct SlotInfo {
 
 /// Power-loss-safe store of one `N`-byte payload in `slots` slots of a [`Store`].
 ///
-/// RAM: the backend plus 4 words. See the [module docs](self) for the format, the recovery
-/// rules and the costs.
+/// RAM: the backend plus 24 bytes (32-bit). See the [module docs](self) for the format, the
+/// recovery rules and the costs.
 #[derive(Debug)]
 pub struct RecordStore<S, const N: usize> {
     store: S,
