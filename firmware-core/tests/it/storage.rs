@@ -146,6 +146,23 @@ fn damaged_newest_is_rewritten_even_if_equal() {
 }
 
 #[test]
+fn owned_backend_and_cache_invalidation() {
+    let mut rs = RecordStore::<_, N>::new(MockStore::<CAP>::new(), 2).unwrap();
+    assert_eq!(rs.slots(), 2);
+    rs.save(&payload(1)).unwrap(); // slot 0
+    rs.save(&payload(2)).unwrap(); // slot 1
+                                   // Someone else saves through store_mut: slot 0 now holds the newest record.
+    let mut other = RecordStore::<_, N>::new(rs.store_mut(), 2).unwrap();
+    other.save(&payload(3)).unwrap();
+    // rs must not trust its cache: the newest record (slot 0) stays untouched.
+    assert_eq!(rs.save(&payload(4)), Ok(Saved::Written));
+    assert_eq!(rs.sequence(), Some(3));
+    let mut mock = rs.into_inner();
+    assert_eq!(&mock.bytes()[HEADER_LEN..REC], &payload(3));
+    assert_eq!(load(&mut mock, 2), Ok(Some(payload(4))));
+}
+
+#[test]
 fn sequence_wraps_around() {
     let mut mock = MockStore::<CAP>::new();
     put_record(&mut mock, 0, u32::MAX - 1, FORMAT_VERSION, &payload(10));
