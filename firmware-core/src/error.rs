@@ -19,6 +19,19 @@ pub enum Error {
     // payg
     /// Persisted PAYG state bytes hold an out-of-range field.
     CorruptState,
+    // storage
+    /// The store cannot hold the requested number of slots of this payload size.
+    StorageGeometry,
+    /// The storage backend failed, was accessed out of range, or a write did not read back.
+    StorageIo,
+    /// Power was lost during a write (the mock store, or a backend with brown-out detection).
+    StoragePowerLoss,
+    /// Records are present but none is valid: the stored state is lost.
+    StorageCorrupt,
+    /// The newest record was written in an unknown storage format version.
+    StorageVersion,
+    /// The newest record holds a payload of another length than expected.
+    StorageLength,
 }
 
 impl core::fmt::Display for Error {
@@ -32,6 +45,12 @@ impl core::fmt::Display for Error {
             Error::RestrictedDigit => "restricted-digit token contains a digit outside 1-4",
             Error::BufferTooSmall => "buffer too small",
             Error::CorruptState => "corrupt PAYG state",
+            Error::StorageGeometry => "store too small for the requested slots",
+            Error::StorageIo => "storage access failed",
+            Error::StoragePowerLoss => "power lost during a storage write",
+            Error::StorageCorrupt => "stored state is corrupt",
+            Error::StorageVersion => "stored record has an unknown format version",
+            Error::StorageLength => "stored record has an unexpected payload length",
         })
     }
 }

@@ -7,10 +7,13 @@
 //!   and the device-side decoder with its used-count mask and chain checkpoints.
 //! * [`payg`]: the PAYG device state machine (activation time, lockout, keypad, tamper
 //!   policy) and its persisted state.
+//! * [`storage`]: power-loss-safe, CRC-checked record store for the device state over a
+//!   small EEPROM-like [`storage::Store`] trait.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 
 mod error;
 pub mod payg;
+pub mod storage;
 pub mod token;
 
 pub use error::Error;

@@ -12,5 +12,6 @@
 mod payg;
 mod props;
 mod siphash;
+mod storage;
 mod text;
 mod vectors;
