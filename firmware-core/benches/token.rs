@@ -1,1 +1,3 @@
+//! Token benchmarks (placeholder until the criterion benches land).
+
 fn main() {}

@@ -93,7 +93,7 @@ impl UsedCounts {
             return true;
         }
         // Position 0 is the starting code itself: never accepted (the C reference's rule).
-        n != 0 && n % 2 == 0 && n >= lowest_valid(self.count, false) && !self.is_used(n)
+        n != 0 && n.is_multiple_of(2) && n >= lowest_valid(self.count, false) && !self.is_used(n)
     }
 
     /// Record an accepted token (spec §9, corrected mask recipe).

@@ -23,7 +23,7 @@ pub struct Generated {
 /// The count the next token of `token_type` gets after `last_count` (spec §3.4: parity
 /// carries the type; ADD_TIME is even, everything else odd).
 pub fn next_count(last_count: u32, token_type: TokenType) -> Result<u32, Error> {
-    let even = last_count % 2 == 0;
+    let even = last_count.is_multiple_of(2);
     let step = match (token_type, even) {
         (TokenType::AddTime, true) => 2,
         (TokenType::AddTime, false) => 1,
