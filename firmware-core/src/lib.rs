@@ -5,9 +5,12 @@
 //!
 //! * [`token`]: the token math (SipHash chains), generation, parsing/formatting of token text
 //!   and the device-side decoder with its used-count mask and chain checkpoints.
+//! * [`protocol`]: the service line protocol over the UART (framing, requests, replies,
+//!   key proofs), both the device side and the host side.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 
 mod error;
+pub mod protocol;
 pub mod token;
 
 pub use error::Error;
