@@ -11,6 +11,7 @@
 
 mod csv;
 mod props;
+mod protocol;
 mod siphash;
 mod text;
 mod vectors;
