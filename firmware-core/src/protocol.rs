@@ -369,13 +369,12 @@ fn decimal(text: &[u8], max: u32) -> Result<u32, ProtoError> {
     }
     let mut n: u32 = 0;
     for &d in text {
-        if !d.is_ascii_digit() {
+        let d = d.wrapping_sub(b'0');
+        // n * 10 + d must stay below 2^32 (no checked_mul: it pulls in a 64-bit multiply).
+        if d > 9 || n > 429_496_729 || (n == 429_496_729 && d > 5) {
             return Err(ProtoError::BadArg);
         }
-        n = n
-            .checked_mul(10)
-            .and_then(|n| n.checked_add(u32::from(d - b'0')))
-            .ok_or(ProtoError::BadArg)?;
+        n = n * 10 + u32::from(d);
     }
     if n > max {
         return Err(ProtoError::BadArg);
@@ -1016,6 +1015,18 @@ pub fn verify_reset(
 // Writing without core::fmt
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
+const POW10: [u32; 10] = [
+    1_000_000_000,
+    100_000_000,
+    10_000_000,
+    1_000_000,
+    100_000,
+    10_000,
+    1_000,
+    100,
+    10,
+    1,
+];
 
 /// A line being written into a caller's buffer; overflow is reported once at the end.
 struct Out<'a> {
@@ -1043,6 +1054,8 @@ impl<'a> Out<'a> {
         }
     }
 
+    // Out of line: inlined, this loop would be repeated at every call site (flash).
+    #[inline(never)]
     fn bytes(&mut self, bytes: &[u8]) {
         for &b in bytes {
             self.byte(b);
@@ -1061,18 +1074,22 @@ impl<'a> Out<'a> {
         self.byte(if on { b'1' } else { b'0' });
     }
 
+    /// Decimal without leading zeros, by repeated subtraction: the Cortex-M0 has no divide
+    /// instruction and a software division routine would cost more flash than this loop.
+    #[inline(never)]
     fn dec(&mut self, mut n: u32) {
-        let mut digits = [0u8; 10];
-        let mut start = digits.len();
-        for slot in digits.iter_mut().rev() {
-            *slot = b'0' + (n % 10) as u8;
-            n /= 10;
-            start -= 1;
-            if n == 0 {
-                break;
+        let mut started = false;
+        for p in POW10 {
+            let mut digit = b'0';
+            while n >= p {
+                n -= p;
+                digit += 1;
+            }
+            started |= digit != b'0' || p == 1;
+            if started {
+                self.byte(digit);
             }
         }
-        self.bytes(digits.get(start..).unwrap_or(&[]));
     }
 
     fn hex_byte(&mut self, b: u8) {
