@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! request:  CMD arg arg*XX        (XX = CRC-8 of the bytes before '*', two hex digits)
-//! reply:    OK CMD field field*XX  |  ERR CODE reason words*XX
+//! reply:    OK CMD field field*XX  |  ERR CODE*XX  |  ERR LOCKED seconds*XX
 //! ```
 //!
 //! The checksum is required on the requests that change persistent state (`TOKEN`, `PROV`,
@@ -129,7 +129,8 @@ impl ProtoError {
         }
     }
 
-    /// The short human reason the device appends (informative; hosts ignore it).
+    /// A short human explanation, for host-side messages. The device does not send it:
+    /// the code words are readable on their own and the text would cost flash.
     pub const fn reason(self) -> &'static str {
         match self {
             ProtoError::TooLong => "line too long",
@@ -221,6 +222,7 @@ impl<const N: usize> LineBuffer<N> {
     }
 
     /// Take one received byte; returns an event when it completes a line.
+    #[inline(never)]
     pub fn push(&mut self, byte: u8) -> Option<LineEvent<'_>> {
         match byte {
             b'\r' | b'\n' => {
@@ -259,6 +261,7 @@ impl<const N: usize> LineBuffer<N> {
 
 /// Strip trailing CR/LF, check length and characters, check and strip the checksum.
 /// Returns the body (before `*`) and whether a checksum was present.
+#[inline(never)]
 fn frame(line: &[u8]) -> Result<(&[u8], bool), ProtoError> {
     let mut line = line;
     while let [rest @ .., b'\r' | b'\n'] = line {
@@ -275,10 +278,7 @@ fn frame(line: &[u8]) -> Result<(&[u8], bool), ProtoError> {
     };
     let (body, suffix) = line.split_at(star);
     match suffix {
-        [b'*', hi, lo] => match (nibble(*hi), nibble(*lo)) {
-            (Some(hi), Some(lo)) if (hi << 4 | lo) == crc8(body) => Ok((body, true)),
-            _ => Err(ProtoError::BadChecksum),
-        },
+        [b'*', hi, lo] if hex_array::<1>(&[*hi, *lo]) == Some([crc8(body)]) => Ok((body, true)),
         _ => Err(ProtoError::BadChecksum),
     }
 }
@@ -299,16 +299,7 @@ impl<'a> Words<'a> {
         self.rest.get(skip..).unwrap_or(&[])
     }
 
-    /// Error unless every word was taken.
-    fn end(&self) -> Result<(), ProtoError> {
-        if self.rest().is_empty() {
-            Ok(())
-        } else {
-            Err(ProtoError::BadArg)
-        }
-    }
-
-    /// The next word, or `BAD_ARG` when there is none.
+    /// The next word, or `BAD_ARG` when there is none (host-side parsing).
     fn arg(&mut self) -> Result<&'a [u8], ProtoError> {
         self.next().ok_or(ProtoError::BadArg)
     }
@@ -339,54 +330,51 @@ fn nibble(b: u8) -> Option<u8> {
     }
 }
 
+// The argument helpers return `Option`: every argument error is `BAD_ARG`, and a plain
+// `None` keeps the error paths small on the device.
+
 /// Exactly `2 * L` hex digits (either case) to bytes.
-fn hex_array<const L: usize>(text: &[u8]) -> Result<[u8; L], ProtoError> {
+fn hex_array<const L: usize>(text: &[u8]) -> Option<[u8; L]> {
     if text.len() != 2 * L {
-        return Err(ProtoError::BadArg);
+        return None;
     }
     let mut out = [0u8; L];
     for (o, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
         let [hi, lo] = pair else {
-            return Err(ProtoError::BadArg);
+            return None;
         };
-        match (nibble(*hi), nibble(*lo)) {
-            (Some(hi), Some(lo)) => *o = hi << 4 | lo,
-            _ => return Err(ProtoError::BadArg),
-        }
+        *o = nibble(*hi)? << 4 | nibble(*lo)?;
     }
-    Ok(out)
+    Some(out)
 }
 
 /// 16 hex digits to a u64 (most significant digit first).
-fn hex_u64(text: &[u8]) -> Result<u64, ProtoError> {
+fn hex_u64(text: &[u8]) -> Option<u64> {
     hex_array::<8>(text).map(u64::from_be_bytes)
 }
 
 /// 1 to 10 decimal digits, at most `max`.
-fn decimal(text: &[u8], max: u32) -> Result<u32, ProtoError> {
+fn decimal(text: &[u8], max: u32) -> Option<u32> {
     if text.is_empty() || text.len() > 10 {
-        return Err(ProtoError::BadArg);
+        return None;
     }
     let mut n: u32 = 0;
     for &d in text {
         let d = d.wrapping_sub(b'0');
         // n * 10 + d must stay below 2^32 (no checked_mul: it pulls in a 64-bit multiply).
         if d > 9 || n > 429_496_729 || (n == 429_496_729 && d > 5) {
-            return Err(ProtoError::BadArg);
+            return None;
         }
         n = n * 10 + u32::from(d);
     }
-    if n > max {
-        return Err(ProtoError::BadArg);
-    }
-    Ok(n)
+    (n <= max).then_some(n)
 }
 
-fn flag(text: &[u8]) -> Result<bool, ProtoError> {
+fn flag(text: &[u8]) -> Option<bool> {
     match text {
-        b"0" => Ok(false),
-        b"1" => Ok(true),
-        _ => Err(ProtoError::BadArg),
+        b"0" => Some(false),
+        b"1" => Some(true),
+        _ => None,
     }
 }
 
@@ -401,13 +389,13 @@ pub struct Serial<'a>(&'a [u8]);
 impl<'a> Serial<'a> {
     /// Validate a serial number.
     pub fn new(text: &'a [u8]) -> Result<Self, ProtoError> {
+        Self::parse(text).ok_or(ProtoError::BadArg)
+    }
+
+    fn parse(text: &'a [u8]) -> Option<Self> {
         let first_ok = text.first().is_some_and(u8::is_ascii_alphanumeric);
         let rest_ok = text.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-');
-        if first_ok && rest_ok && text.len() <= SERIAL_MAX {
-            Ok(Serial(text))
-        } else {
-            Err(ProtoError::BadArg)
-        }
+        (first_ok && rest_ok && text.len() <= SERIAL_MAX).then_some(Serial(text))
     }
 
     /// The serial's bytes.
@@ -435,26 +423,26 @@ pub struct TokenDigits {
 impl TokenDigits {
     /// Digits with optional spaces and dashes between them (`123-456 789`).
     pub fn new(text: &[u8]) -> Result<Self, ProtoError> {
+        Self::parse(text).ok_or(ProtoError::BadArg)
+    }
+
+    fn parse(text: &[u8]) -> Option<Self> {
         let mut buf = [0u8; 20];
         let mut len = 0usize;
         for &b in text {
             match b {
                 b' ' | b'-' => {}
                 b'0'..=b'9' => {
-                    let slot = buf.get_mut(len).ok_or(ProtoError::BadArg)?;
-                    *slot = b;
+                    *buf.get_mut(len)? = b;
                     len += 1;
                 }
-                _ => return Err(ProtoError::BadArg),
+                _ => return None,
             }
         }
-        match len {
-            9 | 12 | 15 | 20 => Ok(TokenDigits {
-                buf,
-                len: len as u8,
-            }),
-            _ => Err(ProtoError::BadArg),
-        }
+        matches!(len, 9 | 12 | 15 | 20).then_some(TokenDigits {
+            buf,
+            len: len as u8,
+        })
     }
 
     /// The digits of a generated token.
@@ -571,58 +559,78 @@ impl Request<'_> {
     }
 }
 
+/// Command words; those from [`FIRST_CHECKED`] on change persistent state.
+const COMMANDS: [&[u8]; 7] = [
+    b"ID", b"STATUS", b"NONCE", b"CHAL", b"TOKEN", b"PROV", b"RESET",
+];
+/// Number of arguments of each command (`TOKEN` takes the rest of the line instead).
+const ARITY: [usize; 7] = [0, 0, 0, 1, 0, 6, 1];
+const FIRST_CHECKED: usize = 4;
+const TOKEN: usize = 4;
+
 /// Device side: parse one request line (a trailing CR/LF is ignored).
 ///
 /// Order of checks: length, characters, checksum (if present), command word, checksum
 /// presence for state-changing commands, arguments. The error is the code to reply with.
+#[inline(never)]
 pub fn parse_request(line: &[u8]) -> Result<Request<'_>, ProtoError> {
     let (body, checked) = frame(line)?;
     let mut words = Words::new(body);
-    let cmd = words.next().ok_or(ProtoError::UnknownCmd)?;
-    let is = |name: &str| cmd.eq_ignore_ascii_case(name.as_bytes());
-    let needs_checksum = is("TOKEN") || is("PROV") || is("RESET");
-    if needs_checksum && !checked {
+    let cmd = words.next().unwrap_or(&[]);
+    let index = COMMANDS
+        .iter()
+        .position(|c| cmd.eq_ignore_ascii_case(c))
+        .ok_or(ProtoError::UnknownCmd)?;
+    if index >= FIRST_CHECKED && !checked {
         return Err(ProtoError::ChecksumRequired);
     }
-    let request = if is("ID") {
-        Request::Id
-    } else if is("STATUS") {
-        Request::Status
-    } else if is("NONCE") {
-        Request::Nonce
-    } else if is("TOKEN") {
-        let digits = TokenDigits::new(words.rest())?;
-        return Ok(Request::Token(digits));
-    } else if is("PROV") {
-        let serial = Serial::new(words.arg()?)?;
-        let starting_code = match words.arg()? {
-            t if t.len() <= 9 => decimal(t, 999_999_999)?,
-            _ => return Err(ProtoError::BadArg),
-        };
-        let key = hex_array::<16>(words.arg()?)?;
-        let count = decimal(words.arg()?, u32::MAX)?;
-        let restricted = flag(words.arg()?)?;
-        let divider = decimal(words.arg()?, 255)?;
-        if divider == 0 {
-            return Err(ProtoError::BadArg);
-        }
-        Request::Prov(Provision {
-            serial,
-            starting_code,
-            key,
-            count,
-            restricted,
-            divider: divider as u8,
-        })
-    } else if is("CHAL") {
-        Request::Chal(hex_array(words.arg()?)?)
-    } else if is("RESET") {
-        Request::Reset(hex_u64(words.arg()?)?)
-    } else {
-        return Err(ProtoError::UnknownCmd);
+    if index == TOKEN {
+        // Spaces are allowed between token digits: the rest of the line is the token.
+        return TokenDigits::parse(words.rest())
+            .map(Request::Token)
+            .ok_or(ProtoError::BadArg);
+    }
+    let mut args: [&[u8]; 6] = [&[]; 6];
+    let mut n = 0;
+    for word in words {
+        *args.get_mut(n).ok_or(ProtoError::BadArg)? = word;
+        n += 1;
+    }
+    if ARITY.get(index) != Some(&n) {
+        return Err(ProtoError::BadArg);
+    }
+    let [a, b, c, d, e, f] = args;
+    let request = match index {
+        0 => Some(Request::Id),
+        1 => Some(Request::Status),
+        2 => Some(Request::Nonce),
+        3 => hex_array(a).map(Request::Chal),
+        5 => provision(a, b, c, d, e, f).map(Request::Prov),
+        _ => hex_u64(a).map(Request::Reset),
     };
-    words.end()?;
-    Ok(request)
+    request.ok_or(ProtoError::BadArg)
+}
+
+/// The six `PROV` arguments.
+fn provision<'a>(
+    serial: &'a [u8],
+    starting_code: &[u8],
+    key: &[u8],
+    count: &[u8],
+    restricted: &[u8],
+    divider: &[u8],
+) -> Option<Provision<'a>> {
+    if starting_code.len() > 9 {
+        return None;
+    }
+    Some(Provision {
+        serial: Serial::parse(serial)?,
+        starting_code: decimal(starting_code, 999_999_999)?,
+        key: hex_array(key)?,
+        count: decimal(count, u32::MAX)?,
+        restricted: flag(restricted)?,
+        divider: decimal(divider, 255).filter(|d| *d != 0)? as u8,
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -798,13 +806,14 @@ pub enum Reply<'a> {
     Reset,
     /// `ERR LOCKED <seconds>`: token entry locked for that many more seconds.
     Locked(u32),
-    /// `ERR <CODE> <reason>`.
+    /// `ERR <CODE>`.
     Error(ProtoError),
 }
 
 impl Reply<'_> {
     /// Device side: write the reply line, checksum and `\n` included. Returns the length
     /// (at most [`MAX_LINE`] + 1; a buffer of that size always suffices).
+    #[inline(never)]
     pub fn write(&self, out: &mut [u8]) -> Result<usize, Error> {
         let mut w = Out::new(out);
         match self {
@@ -866,8 +875,6 @@ impl Reply<'_> {
             Reply::Error(e) => {
                 w.text("ERR ");
                 w.text(e.code());
-                w.sp();
-                w.text(e.reason());
             }
         }
         w.finish()
@@ -891,7 +898,7 @@ pub fn parse_response(line: &[u8]) -> Result<Reply<'_>, ProtoError> {
             let code = words.arg()?;
             let code = ProtoError::from_code(code).unwrap_or(ProtoError::Other);
             if code == ProtoError::Locked {
-                if let Some(Ok(seconds)) = words.next().map(|w| decimal(w, u32::MAX)) {
+                if let Some(seconds) = words.next().and_then(|w| decimal(w, u32::MAX)) {
                     return Ok(Reply::Locked(seconds));
                 }
             }
@@ -899,18 +906,33 @@ pub fn parse_response(line: &[u8]) -> Result<Reply<'_>, ProtoError> {
         }
         _ => return Err(ProtoError::UnknownCmd),
     }
-    let reply = match words.arg()? {
-        b"ID" => {
-            let protocol = decimal(words.arg()?, u32::MAX)?;
-            let firmware = core::str::from_utf8(words.arg()?).map_err(|_| ProtoError::BadArg)?;
-            let serial = match words.arg()? {
+    let what = words.arg()?;
+    let index = REPLIES
+        .iter()
+        .position(|r| what == *r)
+        .ok_or(ProtoError::UnknownCmd)?;
+    reply_fields(index, words).ok_or(ProtoError::BadArg)
+}
+
+/// Words after `OK`.
+const REPLIES: [&[u8]; 7] = [
+    b"ID", b"STATUS", b"TOKEN", b"PROV", b"CHAL", b"NONCE", b"RESET",
+];
+
+/// The fields of reply `OK REPLIES[index]`; `None` is `BAD_ARG`.
+fn reply_fields(index: usize, mut words: Words<'_>) -> Option<Reply<'_>> {
+    let reply = match index {
+        0 => {
+            let protocol = decimal(words.next()?, u32::MAX)?;
+            let firmware = core::str::from_utf8(words.next()?).ok()?;
+            let serial = match words.next()? {
                 b"-" => None,
-                s => Some(Serial::new(s)?),
+                s => Some(Serial::parse(s)?),
             };
-            let provisioned = flag(words.arg()?)?;
-            let restricted = flag(words.arg()?)?;
+            let provisioned = flag(words.next()?)?;
+            let restricted = flag(words.next()?)?;
             if provisioned != serial.is_some() {
-                return Err(ProtoError::BadArg);
+                return None;
             }
             Reply::Id(IdReport {
                 protocol,
@@ -919,19 +941,18 @@ pub fn parse_response(line: &[u8]) -> Result<Reply<'_>, ProtoError> {
                 restricted,
             })
         }
-        b"STATUS" => {
-            let count = decimal(words.arg()?, u32::MAX)?;
-            let state = words.arg()?;
+        1 => {
+            let count = decimal(words.next()?, u32::MAX)?;
+            let state = words.next()?;
             let state = PaygState::ALL
                 .iter()
                 .copied()
-                .find(|s| s.name().as_bytes() == state)
-                .ok_or(ProtoError::BadArg)?;
-            let credit_seconds = decimal(words.arg()?, u32::MAX)?;
-            let lockout_seconds = decimal(words.arg()?, u32::MAX)?;
-            let last = match words.arg()? {
+                .find(|s| s.name().as_bytes() == state)?;
+            let credit_seconds = decimal(words.next()?, u32::MAX)?;
+            let lockout_seconds = decimal(words.next()?, u32::MAX)?;
+            let last = match words.next()? {
                 b"NONE" => None,
-                name => Some(TokenResult::from_name(name).ok_or(ProtoError::BadArg)?),
+                name => Some(TokenResult::from_name(name)?),
             };
             Reply::Status(StatusReport {
                 count,
@@ -941,15 +962,15 @@ pub fn parse_response(line: &[u8]) -> Result<Reply<'_>, ProtoError> {
                 last,
             })
         }
-        b"TOKEN" => {
-            let result = TokenResult::from_name(words.arg()?).ok_or(ProtoError::BadArg)?;
-            let value = match words.arg()? {
+        2 => {
+            let result = TokenResult::from_name(words.next()?)?;
+            let value = match words.next()? {
                 b"-" => None,
                 v => Some(decimal(v, u32::MAX)?),
             };
-            let count = decimal(words.arg()?, u32::MAX)?;
+            let count = decimal(words.next()?, u32::MAX)?;
             if value.is_some() != matches!(result, TokenResult::Accepted(_)) {
-                return Err(ProtoError::BadArg);
+                return None;
             }
             Reply::Token(TokenReport {
                 result,
@@ -957,13 +978,12 @@ pub fn parse_response(line: &[u8]) -> Result<Reply<'_>, ProtoError> {
                 count,
             })
         }
-        b"PROV" => Reply::Prov(Serial::new(words.arg()?)?),
-        b"CHAL" => Reply::Chal(hex_u64(words.arg()?)?),
-        b"NONCE" => Reply::Nonce(hex_u64(words.arg()?)?),
-        b"RESET" => Reply::Reset,
-        _ => return Err(ProtoError::UnknownCmd),
+        3 => Reply::Prov(Serial::parse(words.next()?)?),
+        4 => Reply::Chal(hex_u64(words.next()?)?),
+        5 => Reply::Nonce(hex_u64(words.next()?)?),
+        _ => Reply::Reset,
     };
-    Ok(reply)
+    Some(reply)
 }
 
 // ---------------------------------------------------------------------------------------

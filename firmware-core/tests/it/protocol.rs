@@ -282,14 +282,8 @@ fn golden_replies() {
         (Reply::Nonce(1), "OK NONCE 0000000000000001*DC"),
         (Reply::Reset, "OK RESET*0C"),
         (Reply::Locked(3600), "ERR LOCKED 3600*10"),
-        (
-            Reply::Error(ProtoError::BadChecksum),
-            "ERR BAD_CHECKSUM checksum mismatch*15",
-        ),
-        (
-            Reply::Error(ProtoError::UnknownCmd),
-            "ERR UNKNOWN_CMD unknown command*6D",
-        ),
+        (Reply::Error(ProtoError::BadChecksum), "ERR BAD_CHECKSUM*D3"),
+        (Reply::Error(ProtoError::UnknownCmd), "ERR UNKNOWN_CMD*A4"),
     ];
     for (reply, line) in &table {
         assert_eq!(write_reply(reply), format!("{line}\n"));
@@ -424,6 +418,12 @@ fn error_codes_are_stable_and_unique() {
 fn host_parser_is_forward_compatible_but_strict() {
     // Fields a newer device appends are ignored.
     assert_eq!(parse_response(b"OK RESET extra 1*F0"), Ok(Reply::Reset));
+    // Text after the code (an older or chattier device) is ignored.
+    let line = format!("ERR BAD_ARG key*{:02X}", crc8(b"ERR BAD_ARG key"));
+    assert_eq!(
+        parse_response(line.as_bytes()),
+        Ok(Reply::Error(ProtoError::BadArg))
+    );
     // An error code this host does not know.
     let line = format!("ERR NEW_THING x*{:02X}", crc8(b"ERR NEW_THING x"));
     assert_eq!(
