@@ -291,6 +291,37 @@ fn golden_replies() {
     }
 }
 
+/// CRC-8 catches every swap of two different printable characters anywhere in a line
+/// (the undetectable swaps need bytes whose XOR is 0xFD, i.e. a byte above 0x7F).
+#[test]
+fn checksum_catches_every_swap() {
+    let line = b"PROV SN-0001 123456789 A29AB82EDC5FBBC41EC9530F6DAC86B1 0 0 1*24";
+    let body = &line[..line.len() - 3];
+    for i in 0..body.len() {
+        for j in i + 1..body.len() {
+            if body[i] != body[j] {
+                let mut swapped = line.to_vec();
+                swapped.swap(i, j);
+                assert!(parse_request(&swapped).is_err(), "{i} {j}");
+            }
+        }
+    }
+}
+
+#[test]
+fn longest_lines() {
+    let request = prov("ABCDEFGHIJKLMNOP", 999_999_999, u32::MAX, true, 255);
+    assert_eq!(write_request(&request).len() - 1, 84);
+    let status = Reply::Status(StatusReport {
+        count: u32::MAX,
+        state: PaygState::Inactive,
+        credit_seconds: u32::MAX,
+        lockout_seconds: u32::MAX,
+        last: Some(TokenResult::AlreadyUsed),
+    });
+    assert_eq!(write_reply(&status).len() - 1, 67);
+}
+
 #[test]
 fn request_round_trips() {
     let text = TokenText::new(662_486_790, TokenKind::Standard, true);
@@ -802,8 +833,68 @@ fn protocol_bytes() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(piece, 0..40).prop_map(|v| v.concat())
 }
 
+/// Lines assembled from protocol pieces, most of them with a right checksum, so that
+/// state-changing requests do get through and their argument parsing is exercised.
+fn protocol_lines() -> impl Strategy<Value = Vec<u8>> {
+    let word = prop_oneof![
+        Just("TOKEN".to_string()),
+        Just("PROV".to_string()),
+        Just("RESET".to_string()),
+        Just("CHAL".to_string()),
+        Just("ID".to_string()),
+        Just("SN-1".to_string()),
+        Just(KEY_HEX.to_string()),
+        Just("0123456789ABCDEF".to_string()),
+        "[0-9]{1,12}",
+        "[0-9a-fA-F]{1,33}",
+        "[ -~]{0,6}",
+    ];
+    let valid = prop_oneof![
+        "TOKEN [0-9]{9}",
+        "TOKEN [0-9]{3}-[0-9]{3}-[0-9]{3}",
+        "TOKEN [1-4]{20}",
+        "PROV [A-Z0-9][A-Za-z0-9-]{0,15} [0-9]{1,9} [0-9A-F]{32} [0-9]{1,10} [01] [0-9]{1,3}",
+        "RESET [0-9a-fA-F]{16}",
+        "CHAL [0-9a-fA-F]{32}",
+    ];
+    let body = prop_oneof![
+        valid,
+        prop::collection::vec(word, 1..8).prop_map(|words| words.join(" ")),
+    ];
+    let line = (body, 0u8..4).prop_map(|(body, how)| match how {
+        0 => body,
+        1 => format!("{body}*{:02X}", crc8(body.as_bytes()) ^ 1),
+        _ => format!("{body}*{:02X}", crc8(body.as_bytes())),
+    });
+    prop::collection::vec(line, 1..6).prop_map(|lines| (lines.join("\n") + "\n").into_bytes())
+}
+
+/// The generator does produce accepted state-changing requests.
+#[test]
+fn protocol_lines_reach_state_changing_requests() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let mut changed = 0;
+    for _ in 0..3000 {
+        let bytes = protocol_lines().new_tree(&mut runner).unwrap().current();
+        for line in bytes.split(|b| *b == b'\n') {
+            if parse_request(line).is_ok_and(|r| r.changes_state()) {
+                changed += 1;
+            }
+        }
+    }
+    assert!(changed > 10, "{changed}");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn protocol_lines_never_break_the_invariants(bytes in protocol_lines()) {
+        prop_assert_eq!(fuzz_parse(&bytes), Ok(()));
+    }
+
 
     #[test]
     fn arbitrary_bytes_never_break_the_invariants(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
@@ -813,6 +904,24 @@ proptest! {
     #[test]
     fn protocol_like_bytes_never_break_the_invariants(bytes in protocol_bytes()) {
         prop_assert_eq!(fuzz_parse(&bytes), Ok(()));
+    }
+
+    /// Checked here without the module's framing code: every state-changing request comes
+    /// from a line that ends in `*XX` with XX the CRC-8 of everything before the star.
+    #[test]
+    fn state_changing_requests_only_with_a_right_checksum(
+        bytes in prop_oneof![protocol_bytes(), protocol_lines()],
+    ) {
+        let mut lb = LineBuffer::<MAX_LINE>::new();
+        for l in events(&mut lb, &bytes).into_iter().flatten() {
+            if let Ok(r) = parse_request(&l) {
+                if r.changes_state() {
+                    let text = String::from_utf8(l.clone()).unwrap();
+                    let (body, sum) = text.rsplit_once('*').unwrap();
+                    prop_assert_eq!(sum.to_uppercase(), format!("{:02X}", crc8(body.as_bytes())));
+                }
+            }
+        }
     }
 
     /// A correct line with one byte changed is never taken as a command.
