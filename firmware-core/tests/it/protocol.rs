@@ -541,6 +541,19 @@ fn firmware_text_is_sanitised() {
 }
 
 #[test]
+fn debug_output_hides_the_key() {
+    let text = format!("{:?}", prov("SN-0001", 1, 2, false, 1));
+    assert!(
+        text.contains("SN-0001") && text.contains("redacted"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("162") && !text.to_uppercase().contains("A29A"),
+        "{text}"
+    );
+}
+
+#[test]
 fn serial_rules() {
     for ok in ["A", "0", "SN-0001", "a-b-c", "ABCDEFGHIJKLMNOP"] {
         assert_eq!(serial(ok).as_str(), ok);
