@@ -335,17 +335,24 @@ fn nibble(b: u8) -> Option<u8> {
 
 /// Exactly `2 * L` hex digits (either case) to bytes.
 fn hex_array<const L: usize>(text: &[u8]) -> Option<[u8; L]> {
-    if text.len() != 2 * L {
+    let mut out = [0u8; L];
+    hex_into(text, &mut out)?;
+    Some(out)
+}
+
+/// Exactly `2 * out.len()` hex digits into `out` (one out-of-line copy for every size).
+#[inline(never)]
+fn hex_into(text: &[u8], out: &mut [u8]) -> Option<()> {
+    if text.len() != 2 * out.len() {
         return None;
     }
-    let mut out = [0u8; L];
     for (o, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
         let [hi, lo] = pair else {
             return None;
         };
         *o = nibble(*hi)? << 4 | nibble(*lo)?;
     }
-    Some(out)
+    Some(())
 }
 
 /// 16 hex digits to a u64 (most significant digit first).
@@ -613,38 +620,43 @@ pub fn parse_request(line: &[u8]) -> Result<Request<'_>, ProtoError> {
     if ARITY.get(index) != Some(&n) {
         return Err(ProtoError::BadArg);
     }
-    let [a, b, c, d, e, f] = args;
+    let [a, ..] = args;
     let request = match index {
         0 => Some(Request::Id),
         1 => Some(Request::Status),
         2 => Some(Request::Nonce),
         3 => hex_array(a).map(Request::Chal),
-        5 => provision(a, b, c, d, e, f).map(Request::Prov),
+        5 => {
+            let mut p = Provision {
+                serial: Serial(&[]),
+                starting_code: 0,
+                key: [0; 16],
+                count: 0,
+                restricted: false,
+                divider: 1,
+            };
+            provision(&args, &mut p).map(|()| Request::Prov(p))
+        }
         _ => hex_u64(a).map(Request::Reset),
     };
     request.ok_or(ProtoError::BadArg)
 }
 
-/// The six `PROV` arguments.
-fn provision<'a>(
-    serial: &'a [u8],
-    starting_code: &[u8],
-    key: &[u8],
-    count: &[u8],
-    restricted: &[u8],
-    divider: &[u8],
-) -> Option<Provision<'a>> {
+/// The six `PROV` arguments, parsed in place (building the key in a temporary and moving
+/// it costs a byte-by-byte reassembly on the Cortex-M0).
+#[inline(never)]
+fn provision<'a>(args: &[&'a [u8]; 6], out: &mut Provision<'a>) -> Option<()> {
+    let [serial, starting_code, key, count, restricted, divider] = *args;
     if starting_code.len() > 9 {
         return None;
     }
-    Some(Provision {
-        serial: Serial::parse(serial)?,
-        starting_code: decimal(starting_code, 999_999_999)?,
-        key: hex_array(key)?,
-        count: decimal(count, u32::MAX)?,
-        restricted: flag(restricted)?,
-        divider: decimal(divider, 255).filter(|d| *d != 0)? as u8,
-    })
+    out.serial = Serial::parse(serial)?;
+    out.starting_code = decimal(starting_code, 999_999_999)?;
+    hex_into(key, &mut out.key)?;
+    out.count = decimal(count, u32::MAX)?;
+    out.restricted = flag(restricted)?;
+    out.divider = decimal(divider, 255).filter(|d| *d != 0)? as u8;
+    Some(())
 }
 
 // ---------------------------------------------------------------------------------------
