@@ -546,35 +546,20 @@ impl Request<'_> {
     /// Host side: write the request line, checksum and `\n` included. Returns the length.
     pub fn write(&self, out: &mut [u8]) -> Result<usize, Error> {
         let mut w = Out::new(out);
-        w.text(self.name());
+        w.word(self.name());
         match self {
             Request::Id | Request::Status | Request::Nonce => {}
-            Request::Token(digits) => {
-                w.sp();
-                w.bytes(digits.as_bytes());
-            }
+            Request::Token(digits) => w.word_bytes(digits.as_bytes()),
             Request::Prov(p) => {
-                w.sp();
-                w.bytes(p.serial.as_bytes());
-                w.sp();
-                w.dec(p.starting_code);
-                w.sp();
+                w.word_bytes(p.serial.as_bytes());
+                w.num(p.starting_code);
                 w.hex(&p.key);
-                w.sp();
-                w.dec(p.count);
-                w.sp();
+                w.num(p.count);
                 w.flag(p.restricted);
-                w.sp();
-                w.dec(u32::from(p.divider));
+                w.num(u32::from(p.divider));
             }
-            Request::Chal(nonce) => {
-                w.sp();
-                w.hex(nonce);
-            }
-            Request::Reset(mac) => {
-                w.sp();
-                w.hex(&mac.to_be_bytes());
-            }
+            Request::Chal(nonce) => w.hex(nonce),
+            Request::Reset(mac) => w.hex(&mac.to_be_bytes()),
         }
         w.finish()
     }
@@ -844,63 +829,50 @@ impl Reply<'_> {
         let mut w = Out::new(out);
         match self {
             Reply::Id(id) => {
-                w.text("OK ID ");
-                w.dec(id.protocol);
-                w.sp();
+                w.word("OK ID");
+                w.num(id.protocol);
                 w.firmware(id.firmware);
-                w.sp();
-                match id.serial {
-                    Some(s) => w.bytes(s.as_bytes()),
-                    None => w.byte(b'-'),
-                }
-                w.sp();
+                w.word_bytes(id.serial.map_or(b"-", |s| s.as_bytes()));
                 w.flag(id.provisioned());
-                w.sp();
                 w.flag(id.restricted);
             }
             Reply::Status(s) => {
-                w.text("OK STATUS ");
-                w.dec(s.count);
-                w.sp();
-                w.text(s.state.name());
-                w.sp();
-                w.dec(s.credit_seconds);
-                w.sp();
-                w.dec(s.lockout_seconds);
-                w.sp();
-                w.text(s.last.map_or("NONE", TokenResult::name));
+                w.word("OK STATUS");
+                w.num(s.count);
+                w.word(s.state.name());
+                w.num(s.credit_seconds);
+                w.num(s.lockout_seconds);
+                w.word(s.last.map_or("NONE", TokenResult::name));
             }
             Reply::Token(t) => {
-                w.text("OK TOKEN ");
-                w.text(t.result.name());
-                w.sp();
+                w.word("OK TOKEN");
+                w.word(t.result.name());
                 match t.value {
-                    Some(v) => w.dec(v),
-                    None => w.byte(b'-'),
+                    Some(v) => w.num(v),
+                    None => w.word("-"),
                 }
-                w.sp();
-                w.dec(t.count);
+                w.num(t.count);
             }
             Reply::Prov(serial) => {
-                w.text("OK PROV ");
-                w.bytes(serial.as_bytes());
+                w.word("OK PROV");
+                w.word_bytes(serial.as_bytes());
             }
             Reply::Chal(mac) => {
-                w.text("OK CHAL ");
+                w.word("OK CHAL");
                 w.hex(&mac.to_be_bytes());
             }
             Reply::Nonce(nonce) => {
-                w.text("OK NONCE ");
+                w.word("OK NONCE");
                 w.hex(&nonce.to_be_bytes());
             }
-            Reply::Reset => w.text("OK RESET"),
+            Reply::Reset => w.word("OK RESET"),
             Reply::Locked(seconds) => {
-                w.text("ERR LOCKED ");
-                w.dec(*seconds);
+                w.word("ERR LOCKED");
+                w.num(*seconds);
             }
             Reply::Error(e) => {
-                w.text("ERR ");
-                w.text(e.code());
+                w.word("ERR");
+                w.word(e.code());
             }
         }
         w.finish()
@@ -1090,6 +1062,7 @@ impl<'a> Out<'a> {
         }
     }
 
+    #[inline(never)]
     fn byte(&mut self, b: u8) {
         match self.buf.get_mut(self.len) {
             Some(slot) => {
@@ -1100,30 +1073,36 @@ impl<'a> Out<'a> {
         }
     }
 
-    // Out of line: inlined, this loop would be repeated at every call site (flash).
+    /// A space before every field but the first.
+    fn sep(&mut self) {
+        if self.len > 0 {
+            self.byte(b' ');
+        }
+    }
+
+    /// A field of bytes. (The helpers are out of line: inlined, their loops would be
+    /// repeated at every call site, which costs flash on the device.)
     #[inline(never)]
-    fn bytes(&mut self, bytes: &[u8]) {
+    fn word_bytes(&mut self, bytes: &[u8]) {
+        self.sep();
         for &b in bytes {
             self.byte(b);
         }
     }
 
-    fn text(&mut self, text: &str) {
-        self.bytes(text.as_bytes());
-    }
-
-    fn sp(&mut self) {
-        self.byte(b' ');
+    fn word(&mut self, text: &str) {
+        self.word_bytes(text.as_bytes());
     }
 
     fn flag(&mut self, on: bool) {
-        self.byte(if on { b'1' } else { b'0' });
+        self.word(if on { "1" } else { "0" });
     }
 
-    /// Decimal without leading zeros, by repeated subtraction: the Cortex-M0 has no divide
-    /// instruction and a software division routine would cost more flash than this loop.
+    /// A decimal field without leading zeros, by repeated subtraction: the Cortex-M0 has
+    /// no divide instruction and a software division routine costs more flash.
     #[inline(never)]
-    fn dec(&mut self, mut n: u32) {
+    fn num(&mut self, mut n: u32) {
+        self.sep();
         let mut started = false;
         for p in POW10 {
             let mut digit = b'0';
@@ -1144,7 +1123,10 @@ impl<'a> Out<'a> {
         }
     }
 
+    /// A field of hex digits, two per byte.
+    #[inline(never)]
     fn hex(&mut self, bytes: &[u8]) {
+        self.sep();
         for &b in bytes {
             self.hex_byte(b);
         }
@@ -1152,8 +1134,9 @@ impl<'a> Out<'a> {
 
     fn firmware(&mut self, text: &str) {
         if text.is_empty() {
-            self.byte(b'-');
+            return self.word("-");
         }
+        self.sep();
         for &b in text.as_bytes().iter().take(FIRMWARE_MAX) {
             let ok = b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'_' | b'-');
             self.byte(if ok { b } else { b'_' });
