@@ -948,7 +948,7 @@ proptest! {
         prop_assert!(parse_request(&bad).is_err(), "{:?}", String::from_utf8_lossy(&bad));
     }
 
-    /// Built requests survive any chunking and any of the three line endings.
+    /// Built requests come through the line buffer with any of the three line endings.
     #[test]
     fn built_requests_survive_framing(
         serial_len in 1usize..=16,
