@@ -9,10 +9,13 @@
 //!   policy) and its persisted state.
 //! * [`storage`]: power-loss-safe, CRC-checked record store for the device state over a
 //!   small EEPROM-like [`storage::Store`] trait.
+//! * [`protocol`]: the service line protocol over the UART (framing, requests, replies,
+//!   key proofs), both the device side and the host side.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 
 mod error;
 pub mod payg;
+pub mod protocol;
 pub mod storage;
 pub mod token;
 

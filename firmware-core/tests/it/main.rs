@@ -11,6 +11,7 @@
 
 mod payg;
 mod props;
+mod protocol;
 mod siphash;
 mod storage;
 mod text;
