@@ -7,7 +7,7 @@
 use crate::elf::{self, Sizes};
 use crate::{cargo, flag_value, run_checked, target_dir, workspace_root};
 use anyhow::{bail, Context, Result};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -307,12 +307,12 @@ fn json(images: &[Image], deltas: &[Delta]) -> String {
     )
 }
 
-/// `llvm-nm --size-sort` of `elf`, without the symbols `baseline` has too, largest first.
+/// `llvm-nm --size-sort` of `elf` less what `baseline` has too, largest first.
 fn top_symbols(elf: &Path, baseline: &Path, n: usize) -> Result<String> {
     let nm = llvm_tool("llvm-nm")?;
     let read = |path: &Path| -> Result<Vec<(u64, char, String)>> {
         let out = Command::new(&nm)
-            .args(["--size-sort", "--demangle", "--radix=d"])
+            .args(["--print-size", "--size-sort", "--demangle", "--radix=d"])
             .arg(path)
             .output()
             .with_context(|| format!("running {}", nm.display()))?;
@@ -330,16 +330,27 @@ fn top_symbols(elf: &Path, baseline: &Path, n: usize) -> Result<String> {
             })
             .collect())
     };
-    let base: HashSet<String> = read(baseline)?.into_iter().map(|s| s.2).collect();
+    let base: HashMap<String, u64> = read(baseline)?
+        .into_iter()
+        .map(|s| (strip_hash(&s.2).to_string(), s.0))
+        .collect();
+    // Symbols the baseline lacks, and those that grew (e.g. `main` with the decoder inlined).
     let mut syms: Vec<_> = read(elf)?
         .into_iter()
-        .filter(|s| !base.contains(&s.2))
+        .filter_map(|(size, kind, name)| {
+            let before = base.get(strip_hash(&name)).copied();
+            match before {
+                Some(b) if b >= size => None,
+                _ => Some((size - before.unwrap_or(0), kind, name, before)),
+            }
+        })
         .collect();
     syms.sort_by_key(|s| std::cmp::Reverse(s.0));
     let total: u64 = syms.iter().map(|s| s.0).sum();
     let mut s = String::new();
-    for (size, kind, name) in syms.iter().take(n) {
-        let _ = writeln!(s, "  {size:>6}  {kind}  {name}");
+    for (size, kind, name, before) in syms.iter().take(n) {
+        let grew = before.map_or_else(String::new, |b| format!("  (grew from {b} B)"));
+        let _ = writeln!(s, "  {size:>6}  {kind}  {name}{grew}");
     }
     let _ = writeln!(
         s,
@@ -347,6 +358,16 @@ fn top_symbols(elf: &Path, baseline: &Path, n: usize) -> Result<String> {
         syms.len()
     );
     Ok(s)
+}
+
+/// `foo::bar::h0123456789abcdef` without the hash, which differs between builds.
+fn strip_hash(name: &str) -> &str {
+    match name.rsplit_once("::h") {
+        Some((head, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            head
+        }
+        _ => name,
+    }
 }
 
 /// A binary of the `llvm-tools` component of the active toolchain.
