@@ -95,8 +95,22 @@ fn kind_of(bit: u8) -> TokenKind {
     }
 }
 
+/// What one input exercised (for tests; the fuzzer only cares about panics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Token texts that parsed and were decoded.
+    pub decoded: u32,
+    /// Of those, accepted.
+    pub accepted: u32,
+    /// Accepted tokens accepted again when entered a second time (value 999 or collisions).
+    pub reaccepted: u32,
+    /// Parsed tokens skipped because decoding them would walk too far (high counts).
+    pub skipped: u32,
+}
+
 /// Run one input. Panics when firmware-core panics or an invariant breaks.
-pub fn run(data: &[u8]) {
+pub fn run(data: &[u8]) -> Stats {
+    let mut stats = Stats::default();
     let mut input = Bytes(data);
     let device = Device {
         key: input.array(),
@@ -110,7 +124,7 @@ pub fn run(data: &[u8]) {
     };
     let count = match mode & 3 {
         0 => u32::from(input.u8()),
-        1 => u32::from(input.u16()) % CHEAP_COUNT,
+        1 => u32::from(input.u16()) % 1024,
         2 => u32::MAX - u32::from(input.u8()),
         _ => input.u32(),
     };
@@ -163,10 +177,12 @@ pub fn run(data: &[u8]) {
             continue;
         };
         if !bounded(&device, &state, checkpoints, number, kind) {
+            stats.skipped += 1;
             continue;
         }
-        enter(&device, &mut state, checkpoints, number, kind, all_real);
+        enter(&device, &mut state, checkpoints, number, kind, all_real, &mut stats);
     }
+    stats
 }
 
 /// Token text bytes (at most 32).
@@ -307,7 +323,9 @@ fn enter(
     number: u64,
     kind: TokenKind,
     all_real: bool,
+    stats: &mut Stats,
 ) {
+    stats.decoded += 1;
     let before = *state;
     let reference = all_real.then(|| {
         let mut s = before;
@@ -344,6 +362,7 @@ fn enter(
     let Outcome::Accepted { count: n, value, .. } = decoded.outcome else {
         return;
     };
+    stats.accepted += 1;
     let after = *state;
     let again = token::decode(
         &device.key,
@@ -355,6 +374,7 @@ fn enter(
     );
     check_one(device, &after, state, number, kind, again.outcome);
     if let Outcome::Accepted { count: n2, .. } = again.outcome {
+        stats.reaccepted += 1;
         if value != VALUE_COUNTER_SYNC {
             assert!(
                 n2 > n,
@@ -430,7 +450,7 @@ fn check_one(
 
 #[cfg(test)]
 mod tests {
-    use super::run;
+    use super::{run, Stats};
 
     /// xorshift64*: deterministic inputs without extra dependencies.
     struct Rng(u64);
@@ -452,12 +472,39 @@ mod tests {
     }
 
     #[test]
-    fn generated_inputs() {
+    fn generated_inputs_reach_the_decoder() {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut total = Stats::default();
         for _ in 0..3000 {
             let len = (rng.next() % 160) as usize;
             let data: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
-            run(&data);
+            let s = run(&data);
+            total.decoded += s.decoded;
+            total.accepted += s.accepted;
+            total.reaccepted += s.reaccepted;
+            total.skipped += s.skipped;
         }
+        assert!(total.decoded > 1000, "{total:?}");
+        assert!(total.accepted > 100, "{total:?}");
+    }
+
+    /// Key 0, starting code 0, count 0: ADD_TIME value 5 at count 2, then the value-999
+    /// token at count 1, each entered twice. Only the 999 token is taken again.
+    #[test]
+    fn real_tokens_are_accepted_once() {
+        let mut data = vec![0u8; 16 + 4];
+        data.extend([0, 0, 0, 0]); // mode (count byte, no slots, decimal), count 0, mask 0
+        data.extend([1 | 2 << 3, 5, 72 + 2]); // standard, value byte 5, count 0 + 2
+        data.extend([1, 72 + 3]); // standard, value 999, count 2 + 1
+        let s = run(&data);
+        assert_eq!(
+            s,
+            Stats {
+                decoded: 2,
+                accepted: 2,
+                reaccepted: 1,
+                skipped: 0
+            }
+        );
     }
 }
