@@ -104,6 +104,8 @@ pub struct Stats {
     pub accepted: u32,
     /// Accepted tokens accepted again when entered a second time (value 999 or collisions).
     pub reaccepted: u32,
+    /// Of those, not value 999: the same number found again higher up the chain.
+    pub collisions: u32,
     /// Parsed tokens skipped because decoding them would walk too far (high counts).
     pub skipped: u32,
 }
@@ -376,6 +378,7 @@ fn enter(
     if let Outcome::Accepted { count: n2, .. } = again.outcome {
         stats.reaccepted += 1;
         if value != VALUE_COUNTER_SYNC {
+            stats.collisions += 1;
             assert!(
                 n2 > n,
                 "replay of {number} ({kind:?}) accepted again at count {n2} (first at {n})"
@@ -503,8 +506,31 @@ mod tests {
                 decoded: 2,
                 accepted: 2,
                 reaccepted: 1,
+                collisions: 0,
                 skipped: 0
             }
         );
+    }
+
+    /// Replays the fuzzer's corpus through the same checks and prints what it exercises:
+    /// `cargo test --manifest-path firmware-core/fuzz/Cargo.toml -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "needs a corpus from `cargo xtask fuzz`"]
+    fn corpus_replay() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/token_decode");
+        let mut total = Stats::default();
+        let mut files = 0;
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            if let Ok(data) = std::fs::read(entry.path()) {
+                let s = run(&data);
+                files += 1;
+                total.decoded += s.decoded;
+                total.accepted += s.accepted;
+                total.reaccepted += s.reaccepted;
+                total.collisions += s.collisions;
+                total.skipped += s.skipped;
+            }
+        }
+        println!("{files} corpus inputs from {}: {total:?}", dir.display());
     }
 }
