@@ -182,7 +182,15 @@ pub fn run(data: &[u8]) -> Stats {
             stats.skipped += 1;
             continue;
         }
-        enter(&device, &mut state, checkpoints, number, kind, all_real, &mut stats);
+        enter(
+            &device,
+            &mut state,
+            checkpoints,
+            number,
+            kind,
+            all_real,
+            &mut stats,
+        );
     }
     stats
 }
@@ -361,7 +369,10 @@ fn enter(
         );
     }
 
-    let Outcome::Accepted { count: n, value, .. } = decoded.outcome else {
+    let Outcome::Accepted {
+        count: n, value, ..
+    } = decoded.outcome
+    else {
         return;
     };
     stats.accepted += 1;
@@ -417,7 +428,10 @@ fn check_one(
         count: n,
     } = outcome
     else {
-        assert_eq!(after, before, "a rejected token ({outcome:?}) changed the state");
+        assert_eq!(
+            after, before,
+            "a rejected token ({outcome:?}) changed the state"
+        );
         return;
     };
     let expected_value = device.value(kind, number % kind.modulus());
@@ -434,7 +448,10 @@ fn check_one(
         "{number} accepted at {n}, more than {reach} above {last}"
     );
     if sync {
-        assert!(n64 + 64 > last64, "sync token accepted at {n}, 64+ below {last}");
+        assert!(
+            n64 + 64 > last64,
+            "sync token accepted at {n}, 64+ below {last}"
+        );
     } else if n <= last {
         assert!(
             n64 + 16 > last64 && n % 2 == 0 && n != 0 && !before.is_used(n),
