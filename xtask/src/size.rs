@@ -337,6 +337,8 @@ fn top_symbols(elf: &Path, baseline: &Path, n: usize) -> Result<String> {
     // Symbols the baseline lacks, and those that grew (e.g. `main` with the decoder inlined).
     let mut syms: Vec<_> = read(elf)?
         .into_iter()
+        // .bss symbols take RAM, not flash.
+        .filter(|s| !matches!(s.1, 'b' | 'B'))
         .filter_map(|(size, kind, name)| {
             let before = base.get(strip_hash(&name)).copied();
             match before {

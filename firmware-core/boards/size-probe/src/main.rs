@@ -97,13 +97,54 @@ fn step(input: &Input) -> Output {
 #[cfg(feature = "decoder")]
 mod decoder {
     use super::{addr_of, addr_of_mut, read_volatile, write_volatile, Input, Output};
-    use firmware_core::token::{self, Checkpoint, Outcome, TokenType, UsedCounts};
+    use firmware_core::token::{
+        self, ChainPos, Checkpoint, Outcome, TokenKind, TokenType, UsedCounts,
+    };
 
     /// Chain checkpoints persisted by the device (as many as the device will keep).
     const CHECKPOINTS: usize = 4;
 
+    /// The checkpoints as the device stores them: per slot `[tag, field, count, code_lo,
+    /// code_hi]` with tag 0 = empty, 1 = standard, 2 = extended. Zeroed (`.bss`), like
+    /// state that a real device restores from its storage at boot.
+    type Stored = [[u32; 5]; CHECKPOINTS];
+
     #[no_mangle]
-    static mut CHECKPOINT_STORE: [Option<Checkpoint>; CHECKPOINTS] = [None; CHECKPOINTS];
+    static mut CHECKPOINT_STORE: Stored = [[0; 5]; CHECKPOINTS];
+
+    fn load(stored: &Stored) -> [Option<Checkpoint>; CHECKPOINTS] {
+        stored.map(|[tag, field, count, lo, hi]| {
+            let kind = match tag {
+                1 => TokenKind::Standard,
+                2 => TokenKind::Extended,
+                _ => return None,
+            };
+            Some(Checkpoint {
+                kind,
+                field,
+                pos: ChainPos {
+                    count,
+                    code: u64::from(lo) | u64::from(hi) << 32,
+                },
+            })
+        })
+    }
+
+    fn store(checkpoints: &[Option<Checkpoint>; CHECKPOINTS]) -> Stored {
+        checkpoints.map(|c| match c {
+            None => [0; 5],
+            Some(c) => [
+                match c.kind {
+                    TokenKind::Standard => 1,
+                    TokenKind::Extended => 2,
+                },
+                c.field,
+                c.pos.count,
+                c.pos.code as u32,
+                (c.pos.code >> 32) as u32,
+            ],
+        })
+    }
 
     /// Parse the token text and decode it against the persisted state.
     pub(super) fn step(input: &Input) -> Output {
@@ -114,7 +155,7 @@ mod decoder {
             Err(_) => (0xE0, 0),
             Ok((number, kind)) => {
                 // SAFETY: single-threaded image; nothing else touches CHECKPOINT_STORE.
-                let mut checkpoints = unsafe { read_volatile(addr_of!(CHECKPOINT_STORE)) };
+                let mut checkpoints = load(&unsafe { read_volatile(addr_of!(CHECKPOINT_STORE)) });
                 let decoded = token::decode(
                     &input.key,
                     input.starting_code,
@@ -124,7 +165,7 @@ mod decoder {
                     &mut checkpoints,
                 );
                 // SAFETY: as above.
-                unsafe { write_volatile(addr_of_mut!(CHECKPOINT_STORE), checkpoints) };
+                unsafe { write_volatile(addr_of_mut!(CHECKPOINT_STORE), store(&checkpoints)) };
                 match decoded.outcome {
                     Outcome::Accepted {
                         token_type, value, ..
