@@ -106,44 +106,53 @@ mod decoder {
 
     /// The checkpoints as the device stores them: per slot `[tag, field, count, code_lo,
     /// code_hi]` with tag 0 = empty, 1 = standard, 2 = extended. Zeroed (`.bss`), like
-    /// state that a real device restores from its storage at boot.
-    type Stored = [[u32; 5]; CHECKPOINTS];
-
+    /// state that a real device restores from its storage at boot. Restored and saved slot
+    /// by slot, in place: whole-array copies would pull in `memcpy` (~0.8 KB on thumbv6m).
     #[no_mangle]
-    static mut CHECKPOINT_STORE: Stored = [[0; 5]; CHECKPOINTS];
+    static mut CHECKPOINT_STORE: [[u32; 5]; CHECKPOINTS] = [[0; 5]; CHECKPOINTS];
 
-    fn load(stored: &Stored) -> [Option<Checkpoint>; CHECKPOINTS] {
-        stored.map(|[tag, field, count, lo, hi]| {
+    fn load(checkpoints: &mut [Option<Checkpoint>; CHECKPOINTS]) {
+        for (i, slot) in checkpoints.iter_mut().enumerate() {
+            // SAFETY: single-threaded image; nothing else touches CHECKPOINT_STORE.
+            let [tag, field, count, lo, hi] =
+                unsafe { read_volatile(addr_of!(CHECKPOINT_STORE[i])) };
             let kind = match tag {
                 1 => TokenKind::Standard,
                 2 => TokenKind::Extended,
-                _ => return None,
+                _ => {
+                    *slot = None;
+                    continue;
+                }
             };
-            Some(Checkpoint {
+            *slot = Some(Checkpoint {
                 kind,
                 field,
                 pos: ChainPos {
                     count,
                     code: u64::from(lo) | u64::from(hi) << 32,
                 },
-            })
-        })
+            });
+        }
     }
 
-    fn store(checkpoints: &[Option<Checkpoint>; CHECKPOINTS]) -> Stored {
-        checkpoints.map(|c| match c {
-            None => [0; 5],
-            Some(c) => [
-                match c.kind {
-                    TokenKind::Standard => 1,
-                    TokenKind::Extended => 2,
-                },
-                c.field,
-                c.pos.count,
-                c.pos.code as u32,
-                (c.pos.code >> 32) as u32,
-            ],
-        })
+    fn save(checkpoints: &[Option<Checkpoint>; CHECKPOINTS]) {
+        for (i, slot) in checkpoints.iter().enumerate() {
+            let words = match slot {
+                None => [0; 5],
+                Some(c) => [
+                    match c.kind {
+                        TokenKind::Standard => 1,
+                        TokenKind::Extended => 2,
+                    },
+                    c.field,
+                    c.pos.count,
+                    c.pos.code as u32,
+                    (c.pos.code >> 32) as u32,
+                ],
+            };
+            // SAFETY: as in `load`.
+            unsafe { write_volatile(addr_of_mut!(CHECKPOINT_STORE[i]), words) };
+        }
     }
 
     /// Parse the token text and decode it against the persisted state.
@@ -154,8 +163,8 @@ mod decoder {
         let (result, value) = match token::parse(digits, input.restricted != 0) {
             Err(_) => (0xE0, 0),
             Ok((number, kind)) => {
-                // SAFETY: single-threaded image; nothing else touches CHECKPOINT_STORE.
-                let mut checkpoints = load(&unsafe { read_volatile(addr_of!(CHECKPOINT_STORE)) });
+                let mut checkpoints = [None; CHECKPOINTS];
+                load(&mut checkpoints);
                 let decoded = token::decode(
                     &input.key,
                     input.starting_code,
@@ -164,8 +173,7 @@ mod decoder {
                     kind,
                     &mut checkpoints,
                 );
-                // SAFETY: as above.
-                unsafe { write_volatile(addr_of_mut!(CHECKPOINT_STORE), store(&checkpoints)) };
+                save(&checkpoints);
                 match decoded.outcome {
                     Outcome::Accepted {
                         token_type, value, ..
