@@ -134,7 +134,7 @@ pub fn run(data: &[u8]) -> Stats {
     let slots = usize::from((mode >> 2) & 7) % (MAX_SLOTS + 1);
 
     // Checkpoints: empty, real chain positions (cheap counts only) or arbitrary positions
-    // near the count (what a device restoring corrupted-but-plausible state would hold).
+    // near the count (what a device restoring corrupted state would hold).
     let mut checkpoints = [None::<Checkpoint>; MAX_SLOTS];
     let mut all_real = true;
     for slot in checkpoints.iter_mut().take(slots) {
@@ -155,12 +155,19 @@ pub fn run(data: &[u8]) -> Stats {
             }
             _ => {
                 all_real = false;
+                let code = input.u64();
                 Some(Checkpoint {
                     kind,
                     field: field as u32,
                     pos: ChainPos {
                         count: at,
-                        code: input.u64() % (kind.max_number() + 1),
+                        // Usually a code the chain could hold; sometimes any 64 bits, as
+                        // from corrupted storage.
+                        code: if tag & 0x80 != 0 {
+                            code
+                        } else {
+                            code % (kind.max_number() + 1)
+                        },
                     },
                 })
             }
@@ -549,5 +556,19 @@ mod tests {
             }
         }
         println!("{files} corpus inputs from {}: {total:?}", dir.display());
+    }
+
+    /// Found by this target: a checkpoint whose code is near `u64::MAX` (corrupted
+    /// storage) made `with_field` overflow (a panic in builds with overflow checks).
+    #[test]
+    fn corrupted_checkpoint_code_does_not_overflow() {
+        let data: [u8; 89] = [
+            0, 25, 57, 1, 25, 25, 201, 4, 0, 2, 29, 27, 52, 0, 0, 0, 0, 0, 0, 0, 239, 239, 239,
+            239, 239, 239, 239, 239, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+            255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+            255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 36, 255, 255, 255, 255, 255,
+            255, 255, 5, 143, 6, 65, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+        ];
+        run(&data);
     }
 }
