@@ -101,6 +101,8 @@ struct Stats {
     new_units: Option<u64>,
     peak_rss_mb: Option<u64>,
     corpus: Option<String>,
+    /// Where libFuzzer saved a crashing input.
+    artifact: Option<String>,
 }
 
 impl Stats {
@@ -120,6 +122,8 @@ impl Stats {
             self.new_units = Some(v);
         } else if let Some(v) = num("stat::peak_rss_mb") {
             self.peak_rss_mb = Some(v);
+        } else if let Some((_, path)) = line.split_once("Test unit written to ") {
+            self.artifact = Some(path.trim().to_string());
         } else if line.contains(" DONE ") || line.starts_with("#") && line.contains("corp:") {
             // e.g. "#123456 DONE   cov: 310 ft: 1200 corp: 180/9Kb lim: 4096 exec/s: 12345 ..."
             if let Some(c) = line.split("corp: ").nth(1) {
@@ -170,12 +174,14 @@ pub(crate) fn run(opts: Options) -> Result<()> {
         }
         let status = child.wait().context("waiting for the fuzzer")?;
         if !status.success() {
+            let input = stats
+                .artifact
+                .clone()
+                .unwrap_or_else(|| format!("{}/artifacts/{target}/", fuzz_dir().display()));
             bail!(
-                "fuzz target `{target}` failed ({status}); the crashing input is under {}/artifacts/{target}/ \
-                 (reproduce: RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none --debug-assertions \
-                 --fuzz-dir {} {target} <file>)",
-                fuzz_dir().display(),
-                fuzz_dir().display()
+                "fuzz target `{target}` failed ({status}); crashing input: {input}\n\
+                 reproduce: cd firmware-core && RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none \
+                 --debug-assertions {target} {input}"
             );
         }
         summary.push((target.clone(), stats));
