@@ -226,7 +226,8 @@ pub(crate) fn field_of(kind: TokenKind, x: u64) -> u64 {
     x % kind.modulus()
 }
 
-/// `x` with its value field replaced by `field`.
+/// `x` with its value field replaced by `field`. Saturates for codes no chain produces
+/// (a corrupted checkpoint near `u64::MAX`), which then match no token.
 pub(crate) fn with_field(kind: TokenKind, x: u64, field: u64) -> u64 {
-    x - x % kind.modulus() + field % kind.modulus()
+    (x - x % kind.modulus()).saturating_add(field % kind.modulus())
 }
