@@ -5,6 +5,7 @@
 //!
 //! * [`token`]: the token math (SipHash chains), generation, parsing/formatting of token text
 //!   and the device-side decoder with its used-count mask and chain checkpoints.
+//! * [`app`]: the device application: the three below wired to a UART and a store.
 //! * [`payg`]: the PAYG device state machine (activation time, lockout, keypad, tamper
 //!   policy) and its persisted state.
 //! * [`storage`]: power-loss-safe, CRC-checked record store for the device state over a
@@ -13,6 +14,7 @@
 //!   key proofs), both the device side and the host side.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 
+pub mod app;
 mod error;
 pub mod payg;
 pub mod protocol;
