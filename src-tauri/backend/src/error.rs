@@ -19,6 +19,63 @@ pub enum Error {
     /// The token engine refused (value too high, malformed token, ...).
     #[error("{0}")]
     Token(#[from] firmware_core::Error),
+    /// A serial port could not be opened, read or written.
+    #[error("serial port {path}: {message}")]
+    Port {
+        /// Port path.
+        path: String,
+        /// What the OS said.
+        message: String,
+    },
+    /// Nothing answered in time.
+    #[error(
+        "no answer from the device on {path} (is it powered and connected, and is the port right?)"
+    )]
+    Timeout {
+        /// Port path.
+        path: String,
+    },
+    /// Something answered, but not in the OpenPAYGO service protocol.
+    #[error(
+        "the device on {path} does not speak the OpenPAYGO service protocol (it sent {line:?})"
+    )]
+    Garbage {
+        /// Port path.
+        path: String,
+        /// What it sent, escaped and shortened.
+        line: String,
+    },
+    /// The device refused the request.
+    #[error("the device refused: {code} ({message})")]
+    Device {
+        /// The protocol's error code (e.g. ALREADY_PROVISIONED).
+        code: &'static str,
+        /// Explanation.
+        message: String,
+    },
+    /// Token text that cannot be sent.
+    #[error("token text: {0}")]
+    BadTokenText(&'static str),
+    /// A serial number outside the allowed form.
+    #[error("serial {0:?} must be 1-16 characters of A-Z, a-z, 0-9 and -")]
+    BadSerial(String),
+    /// The device failed the key challenge.
+    #[error("device {serial} failed the key challenge: it does not hold the expected key")]
+    ChallengeFailed {
+        /// The device's serial.
+        serial: String,
+    },
+    /// The OS random generator failed.
+    #[error("no randomness from the operating system: {0}")]
+    Random(String),
+    /// Local file or pty trouble (simulator state, links).
+    #[error("{context}: {message}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// What the OS said.
+        message: String,
+    },
 }
 
 impl Error {
@@ -30,6 +87,15 @@ impl Error {
             Error::BadDays(_) => "BAD_DAYS",
             Error::BadDivider(_) => "BAD_DIVIDER",
             Error::BadUsedList(_) => "BAD_USED_LIST",
+            Error::Port { .. } => "PORT",
+            Error::Timeout { .. } => "TIMEOUT",
+            Error::Garbage { .. } => "NOT_A_DEVICE",
+            Error::Device { code, .. } => code,
+            Error::BadTokenText(_) => "BAD_TOKEN_TEXT",
+            Error::BadSerial(_) => "BAD_SERIAL",
+            Error::ChallengeFailed { .. } => "CHALLENGE_FAILED",
+            Error::Random(_) => "RANDOM",
+            Error::Io { .. } => "IO",
             Error::Token(e) => match e {
                 E::ValueTooHigh => "VALUE_TOO_HIGH",
                 E::ValueNotAllowed => "VALUE_NOT_ALLOWED",
@@ -58,4 +124,14 @@ pub struct ErrorJson {
     pub code: &'static str,
     /// Human-readable message.
     pub message: String,
+}
+
+impl Error {
+    /// An I/O error with what was being done.
+    pub fn io(context: impl Into<String>, e: impl std::fmt::Display) -> Self {
+        Error::Io {
+            context: context.into(),
+            message: e.to_string(),
+        }
+    }
 }

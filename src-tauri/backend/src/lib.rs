@@ -4,7 +4,10 @@
 //! Token math lives in `firmware-core`; this crate adds host concerns (hex keys, fractional
 //! days and dividers, token text for humans, JSON-friendly results).
 
+pub mod device;
 mod error;
+pub mod link;
+pub mod sim;
 pub mod token;
 
 pub use error::Error;
