@@ -9,6 +9,7 @@
     clippy::float_arithmetic
 )]
 
+mod app;
 mod payg;
 mod props;
 mod protocol;
