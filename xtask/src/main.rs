@@ -3,6 +3,7 @@
 //! Every task shells out to the same `cargo` that runs xtask, so the toolchain pinned in
 //! `rust-toolchain.toml` and `CARGO_TARGET_DIR` apply to the nested builds too.
 
+mod ci;
 mod elf;
 mod fuzz;
 mod size;
@@ -17,6 +18,8 @@ const HELP: &str = "\
 usage: cargo xtask <task> [options]
 
 tasks:
+  ci                    set up what is missing (thumb targets, qemu-system-arm, cargo-fuzz), then
+                        fmt check, clippy -D warnings, thumb builds, all tests, size report, fuzz
   thumb                 build firmware-core (release) for thumbv6m-none-eabi and thumbv7m-none-eabi
   size [--json] [--check] [--symbols N]
                         build the size-probe firmware (baseline / decoder) at opt-level s and z,
@@ -45,6 +48,10 @@ fn run() -> Result<()> {
     let task = args.next();
     let rest: Vec<String> = args.collect();
     match task.as_deref() {
+        Some("ci") => {
+            no_args("ci", &rest)?;
+            ci::run()
+        }
         Some("thumb") => {
             no_args("thumb", &rest)?;
             thumb::run()
