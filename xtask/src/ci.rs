@@ -34,6 +34,7 @@ pub(crate) fn run() -> Result<()> {
         "firmware-core/fuzz/Cargo.toml",
     ]))?;
     crate::size::run(crate::size::Options::parse(&[])?)?;
+    crate::cost::run()?;
     crate::fuzz::run(crate::fuzz::Options::parse(&[
         "--seconds".into(),
         "10".into(),

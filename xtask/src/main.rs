@@ -4,6 +4,7 @@
 //! `rust-toolchain.toml` and `CARGO_TARGET_DIR` apply to the nested builds too.
 
 mod ci;
+mod cost;
 mod elf;
 mod fuzz;
 mod size;
@@ -20,6 +21,8 @@ usage: cargo xtask <task> [options]
 tasks:
   ci                    set up what is missing (thumb targets, qemu-system-arm, cargo-fuzz), then
                         fmt check, clippy -D warnings, thumb builds, all tests, size report, fuzz
+  cost                  decoder work in SipHash steps for the worst valid and invalid tokens at
+                        counts 10 and 60 000 (host model of the device code)
   thumb                 build firmware-core (release) for thumbv6m-none-eabi and thumbv7m-none-eabi
   size [--json] [--check] [--symbols N]
                         build the size-probe firmware (baseline / decoder) at opt-level s and z,
@@ -51,6 +54,10 @@ fn run() -> Result<()> {
         Some("ci") => {
             no_args("ci", &rest)?;
             ci::run()
+        }
+        Some("cost") => {
+            no_args("cost", &rest)?;
+            cost::run()
         }
         Some("thumb") => {
             no_args("thumb", &rest)?;
