@@ -1,0 +1,66 @@
+//! `paygo`: the command line of OpenPAYGO Station, for scripts, factory lines and tests.
+//!
+//! One module per command area; each parses its arguments and calls the `paygo` library.
+
+mod device;
+mod sim;
+mod token;
+
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "paygo",
+    version,
+    about = "OpenPAYGO Station: tokens, devices and ledger"
+)]
+struct Cli {
+    /// Print JSON (errors as {"error":{"code","message"}}).
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate and decode OpenPAYGO tokens.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+    /// Talk to a device over its serial port (USB-UART, simulator pty or QEMU).
+    #[command(subcommand)]
+    Device(device::DeviceCommand),
+    /// Run a simulated device on a pseudo-terminal.
+    Sim(sim::SimArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.json;
+    let result = match cli.command {
+        Command::Token(c) => token::run(c, json),
+        Command::Device(c) => device::run(c, json),
+        Command::Sim(args) => sim::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if json {
+                print_json(&serde_json::json!({ "error": e.to_json() }));
+            } else {
+                eprintln!("error: {e}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Print one JSON document on stdout.
+pub(crate) fn print_json<T: Serialize>(value: &T) {
+    match serde_json::to_string(value) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("error: cannot print JSON: {e}"),
+    }
+}
