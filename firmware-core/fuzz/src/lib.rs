@@ -5,3 +5,4 @@
 //! them on generated inputs, so the same checks run under `cargo test` on stable.
 
 pub mod token_decode;
+pub mod uart;
