@@ -1,8 +1,8 @@
 //! Time since boot, kept by the SysTick interrupt at 1 kHz.
 
+use core::sync::atomic::{AtomicU32, Ordering};
 use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m::peripheral::SYST;
-use core::sync::atomic::{AtomicU32, Ordering};
 
 /// Seconds and milliseconds since boot. Written only by [`Uptime::on_systick`] (the SysTick
 /// handler), so plain loads and stores suffice (the Cortex-M0 has no atomic read-modify-write).

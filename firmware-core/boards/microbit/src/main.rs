@@ -207,4 +207,3 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
         cortex_m::asm::wfi();
     }
 }
-
