@@ -150,7 +150,7 @@ impl Store for FlashEeprom {
 
     fn erase(&mut self, offset: usize, len: usize) -> Result<(), Error> {
         let start = Self::range(offset, len)?;
-        if offset % PAGE != 0 || len % PAGE != 0 {
+        if !offset.is_multiple_of(PAGE) || !len.is_multiple_of(PAGE) {
             return Err(Error::StorageGeometry);
         }
         self.unlock();
