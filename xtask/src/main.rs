@@ -6,6 +6,7 @@
 mod ci;
 mod cost;
 mod elf;
+mod firmware;
 mod fuzz;
 mod size;
 mod thumb;
@@ -29,6 +30,13 @@ tasks:
                         print flash sizes and the SipHash + decoder delta (budget 2 KiB);
                         --check fails when over budget, --symbols N lists the N largest
                         decoder-only symbols (shown anyway when over budget)
+  firmware              build the board images in release (micro:bit, LM3S6965, STM32F103C8) into
+                        <target>/firmware/BOARD.elf (<target> = $CARGO_TARGET_DIR or target/)
+                        and print their flash / RAM sizes
+  qemu BOARD [--state-dir DIR]
+                        build and run an emulated board (microbit, lm3s6965evb) in QEMU with its
+                        UART on a pty (path printed) and its EEPROM in DIR/eeprom.bin
+                        (default <target>/firmware/state-BOARD)
   fuzz [--seconds N] [--target NAME] [-- LIBFUZZER_ARGS...]
                         run each cargo-fuzz target (or only NAME) for N seconds (default 10)
                         with the pinned stable toolchain (RUSTC_BOOTSTRAP=1, --sanitizer none)
@@ -64,6 +72,8 @@ fn run() -> Result<()> {
             thumb::run()
         }
         Some("size") => size::run(size::Options::parse(&rest)?),
+        Some("firmware") => firmware::run_firmware(&rest),
+        Some("qemu") => firmware::run_qemu(&rest),
         Some("fuzz") => fuzz::run(fuzz::Options::parse(&rest)?),
         None | Some("help" | "-h" | "--help") => {
             print!("{HELP}");
