@@ -424,3 +424,16 @@ fn decode_record(r: &[u8; RECORD_LEN]) -> Result<(Option<Provisioning>, PaygStat
         state,
     ))
 }
+
+/// The last-seen time in the record held by `store`, without booting: boards whose clock
+/// restarts at zero on every boot resume their clock from it (so the device never sees
+/// time going backwards). `None` for a blank or unreadable store.
+pub fn stored_last_seen<S: Store>(store: S) -> Option<u32> {
+    let record = RecordStore::<S, RECORD_LEN>::new(store, SLOTS)
+        .ok()?
+        .load()
+        .ok()??;
+    decode_record(&record)
+        .ok()
+        .map(|(_, state)| state.last_seen())
+}

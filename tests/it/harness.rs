@@ -9,8 +9,20 @@ use std::time::{Duration, Instant};
 pub const KEY: &str = "a29ab82edc5fbbc41ec9530f6dac86b1";
 pub const STARTING_CODE: u32 = 123_456_789;
 
-/// Binaries built by this workspace (`cargo test --workspace` builds `paygo`).
+/// Binaries built by this workspace. `cargo test -p e2e` alone does not rebuild another
+/// package's binary, so the first call builds `paygo` (a no-op when it is up to date) to
+/// never test a stale one.
 pub fn bin(name: &str) -> PathBuf {
+    static BUILD: std::sync::Once = std::sync::Once::new();
+    BUILD.call_once(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "paygo", "--bin", "paygo"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "building paygo failed");
+    });
     let exe = std::env::current_exe().expect("test binary path");
     let dir = exe
         .parent()
@@ -128,6 +140,81 @@ impl Sim {
 }
 
 impl Drop for Sim {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Board firmware built by `cargo xtask firmware` (into `<target dir>/firmware/`).
+pub fn firmware(board: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // <target>/debug/deps/it-… → <target>
+    let target = exe.ancestors().nth(3).expect("target dir");
+    let path = target.join("firmware").join(format!("{board}.elf"));
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo xtask firmware` first (`cargo xtask ci` does)",
+        path.display()
+    );
+    path
+}
+
+/// Board firmware running in `qemu-system-arm` with its UART on a pty, killed on drop.
+/// Semihosting keeps the EEPROM in `dir/eeprom.bin`.
+pub struct Qemu {
+    child: Child,
+    pub pty: String,
+}
+
+impl Qemu {
+    pub fn start(board: &str, dir: &Path) -> Qemu {
+        let elf = firmware(board);
+        let mut child = Command::new("qemu-system-arm")
+            .args(["-M", board, "-display", "none", "-monitor", "none", "-serial", "pty"])
+            .args(["-semihosting-config", "enable=on,target=native", "-kernel"])
+            .arg(&elf)
+            .current_dir(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("qemu-system-arm must be installed (Debian: qemu-system-arm; `cargo xtask ci` installs it)");
+        // QEMU 7.2 prints `char device redirected to /dev/pts/N (label serial0)` on stdout.
+        let stdout = child.stdout.take().expect("qemu stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("redirected to ").nth(1) {
+                    let _ = tx.send(
+                        rest.split_whitespace()
+                            .next()
+                            .unwrap_or_default()
+                            .to_string(),
+                    );
+                }
+            }
+        });
+        let mut qemu = Qemu {
+            child,
+            pty: String::new(),
+        };
+        match rx.recv_timeout(Duration::from_secs(15)) {
+            Ok(pty) => qemu.pty = pty,
+            Err(e) => {
+                qemu.kill();
+                panic!("QEMU did not report its pty: {e}");
+            }
+        }
+        qemu
+    }
+
+    /// Power cut.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Qemu {
     fn drop(&mut self) {
         self.kill();
     }

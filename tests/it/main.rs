@@ -2,5 +2,6 @@
 //! (the simulator on a pty; board firmware under QEMU).
 
 mod harness;
+mod qemu;
 mod sim;
 mod transport;

@@ -27,6 +27,9 @@ pub(crate) fn run() -> Result<()> {
         "warnings",
     ]))?;
     crate::thumb::run()?;
+    boards_checks()?;
+    // The end-to-end tests run these images under QEMU.
+    crate::firmware::run_firmware(&[])?;
     let (passed, failed) = test_workspace()?;
     run_checked(cargo().current_dir(&root).args([
         "test",
@@ -41,6 +44,51 @@ pub(crate) fn run() -> Result<()> {
     ])?)?;
     // The plain closing line CI reads: every Rust test of the workspace.
     println!("ci: {passed} passed, {failed} failed");
+    Ok(())
+}
+
+/// The board workspace: clippy on each board's target, host tests of the shared loop.
+fn boards_checks() -> Result<()> {
+    let boards = workspace_root().join("firmware-core").join("boards");
+    let target_dir = crate::target_dir().join("boards");
+    for (package, target) in [
+        ("microbit", "thumbv6m-none-eabi"),
+        ("lm3s6965evb", "thumbv7m-none-eabi"),
+        ("stm32f103c8", "thumbv7m-none-eabi"),
+    ] {
+        run_checked(
+            cargo()
+                .current_dir(&boards)
+                .args([
+                    "clippy",
+                    "--package",
+                    package,
+                    "--target",
+                    target,
+                    "--target-dir",
+                ])
+                .arg(&target_dir)
+                .args(["--", "-D", "warnings"]),
+        )?;
+    }
+    run_checked(
+        cargo()
+            .current_dir(&boards)
+            .args(["fmt", "--all", "--", "--check"]),
+    )?;
+    run_checked(
+        cargo()
+            .current_dir(&boards)
+            .args([
+                "test",
+                "--package",
+                "board-common",
+                "--target",
+                "x86_64-unknown-linux-gnu",
+                "--target-dir",
+            ])
+            .arg(&target_dir),
+    )?;
     Ok(())
 }
 

@@ -54,8 +54,18 @@ impl Link {
             let wait = REPLY_TIMEOUT
                 .min(patience.saturating_sub(start.elapsed()))
                 .max(Duration::from_millis(200));
+            // A lone newline ends whatever partial line an earlier attempt left in the
+            // device (an emulator may drop bytes while it attaches); empty lines get no reply.
+            link.port.write_all(b"\n").map_err(|e| link.io_error(e))?;
             match link.exchange_for(&Request::Id, wait) {
-                Ok(line) => return Ok((link, line)),
+                Ok(line) if line.starts_with(b"OK ID ") => return Ok((link, line)),
+                // An ERR to ID means the request arrived damaged: try again.
+                Ok(line) => {
+                    last_err = Some(Error::Garbage {
+                        path: path.to_string(),
+                        line: printable(&line),
+                    })
+                }
                 Err(e @ (Error::Timeout { .. } | Error::Garbage { .. })) => last_err = Some(e),
                 Err(e) => return Err(e),
             }
@@ -71,8 +81,19 @@ impl Link {
     }
 
     /// Send `request` and return the reply line (checksum verified by the caller's parser).
+    ///
+    /// A reply saying the line arrived damaged (bad checksum or character, too long,
+    /// unknown command) is retried twice: the protocol guarantees that a damaged line
+    /// changed nothing on the device, so sending it again is safe for every request.
     pub fn exchange(&mut self, request: &Request<'_>) -> Result<Vec<u8>, Error> {
-        self.exchange_for(request, REPLY_TIMEOUT)
+        let mut attempts = 0;
+        loop {
+            let line = self.exchange_for(request, REPLY_TIMEOUT)?;
+            attempts += 1;
+            if attempts >= 3 || !is_damage_report(&line) {
+                return Ok(line);
+            }
+        }
     }
 
     fn exchange_for(&mut self, request: &Request<'_>, timeout: Duration) -> Result<Vec<u8>, Error> {
@@ -97,8 +118,9 @@ impl Link {
                 }
                 Err(e) => return Err(e),
             };
-            // A reply starts with OK or ERR; an echo or a banner line is skipped.
-            if line.starts_with(b"OK ") || line.starts_with(b"ERR ") {
+            // A reply starts with OK <this command> or ERR; an echo, a banner or a late
+            // reply to an earlier request is skipped.
+            if line.starts_with(b"ERR ") || ok_for(&line, request) {
                 return Ok(line);
             }
             other = Some(printable(&line));
@@ -150,6 +172,28 @@ impl Link {
             message: e.to_string(),
         }
     }
+}
+
+/// Whether `line` is the `OK` reply to `request` (`OK <COMMAND> ...`).
+fn ok_for(line: &[u8], request: &Request<'_>) -> bool {
+    line.strip_prefix(b"OK ")
+        .and_then(|rest| rest.strip_prefix(request.name().as_bytes()))
+        .is_some_and(|rest| matches!(rest.first(), None | Some(b' ' | b'*')))
+}
+
+/// Replies that mean "your line arrived damaged", as opposed to a refusal.
+fn is_damage_report(line: &[u8]) -> bool {
+    [
+        "ERR BAD_CHECKSUM",
+        "ERR BAD_CHAR",
+        "ERR TOO_LONG",
+        "ERR UNKNOWN_CMD",
+    ]
+    .iter()
+    .any(|code| {
+        line.strip_prefix(code.as_bytes())
+            .is_some_and(|rest| matches!(rest.first(), None | Some(b' ' | b'*')))
+    })
 }
 
 /// A line as text for an error message: printable ASCII kept, the rest escaped, cut short.

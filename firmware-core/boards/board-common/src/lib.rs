@@ -13,17 +13,13 @@ pub mod ring;
 pub mod semihosting;
 
 use firmware_core::app::{App, RECORD_LEN, REPLY_MAX, SLOTS};
-use firmware_core::payg::{PaygState, STATE_LEN};
-use firmware_core::storage::{RecordStore, Store, HEADER_LEN};
+use firmware_core::storage::{Store, HEADER_LEN};
 
 pub use ring::RxRing;
 
 /// Store size for the device record: every slot holds a header and the record, rounded
 /// up to 64 bytes per slot.
 pub const STORE_BYTES: usize = SLOTS * (HEADER_LEN + RECORD_LEN).next_multiple_of(64);
-
-/// Offset of [`PaygState::to_bytes`] inside the app record (see `firmware_core::app`).
-const STATE_AT: usize = 40;
 
 /// The hardware a board gives the main loop.
 pub trait Board {
@@ -52,23 +48,6 @@ pub trait Board {
     }
 }
 
-/// The `last_seen` time of the newest valid record in `store`, or 0 for a blank or
-/// unreadable store. Reads the record through the public record-store API and the
-/// documented record layout (`PaygState` at byte 40 of the app record).
-pub fn stored_last_seen<S: Store>(store: S) -> u32 {
-    let Ok(mut records) = RecordStore::<S, RECORD_LEN>::new(store, SLOTS) else {
-        return 0;
-    };
-    let Ok(Some(record)) = records.load() else {
-        return 0;
-    };
-    let mut state = [0u8; STATE_LEN];
-    for (d, s) in state.iter_mut().zip(record.iter().skip(STATE_AT)) {
-        *d = *s;
-    }
-    PaygState::from_bytes(&state).map_or(0, |s| s.last_seen())
-}
-
 /// The device: boot the app from `store`, then forever feed it the bytes of `rx`, tick it
 /// once per second and send its replies.
 ///
@@ -86,7 +65,7 @@ pub fn run<B: Board, S: Store, const N: usize>(
     let base = if B::CLOCK_SURVIVES_RESET {
         0
     } else {
-        stored_last_seen(&mut *store)
+        firmware_core::app::stored_last_seen(&mut *store).unwrap_or(0)
     };
     let clock = move |board: &mut B| base.saturating_add(board.seconds());
     let mut now = clock(board);

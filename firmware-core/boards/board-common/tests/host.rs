@@ -4,7 +4,8 @@
 
 use board_common::entropy::Mixer;
 use board_common::ram::RamStore;
-use board_common::{stored_last_seen, RxRing, STORE_BYTES};
+use board_common::{RxRing, STORE_BYTES};
+use firmware_core::app::stored_last_seen;
 use firmware_core::app::{App, REPLY_MAX};
 
 const PROV: &[u8] = b"PROV SN-T 123456789 A29AB82EDC5FBBC41EC9530F6DAC86B1 0 0 1*96\n";
@@ -26,13 +27,13 @@ fn send<S: firmware_core::storage::Store>(app: &mut App<S>, line: &[u8], now: u3
 #[test]
 fn stored_last_seen_reads_the_time_the_app_saved() {
     let mut store = RamStore::<STORE_BYTES>::new();
-    assert_eq!(stored_last_seen(&mut store), 0, "blank store");
+    assert_eq!(stored_last_seen(&mut store), None, "blank store");
     {
         let mut app = App::boot(&mut store, "test", 100).expect("boot");
         assert!(send(&mut app, PROV, 100).starts_with("OK PROV SN-T"));
         assert!(send(&mut app, TOKEN, 500).starts_with("OK TOKEN ADD_TIME 1 2"));
     }
-    assert_eq!(stored_last_seen(&mut store), 500);
+    assert_eq!(stored_last_seen(&mut store), Some(500));
 
     // Resuming at the stored time keeps the credit whole (no rollback penalty).
     let mut app = App::boot(&mut store, "test", 500).expect("boot");
