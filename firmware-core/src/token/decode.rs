@@ -9,7 +9,8 @@
 //! too, so that INVALID versus ALREADY_USED is exactly the reference's answer.
 
 use super::{
-    field_of, Chain, ChainPos, Key, TokenKind, TokenType, VALUE_COUNTER_SYNC, VALUE_DISABLE_PAYG,
+    field_of, value_of, Chain, ChainPos, Key, TokenKind, TokenType, VALUE_COUNTER_SYNC,
+    VALUE_DISABLE_PAYG,
 };
 
 /// How far ahead of the count a token may be (spec §8).
@@ -183,9 +184,8 @@ pub fn decode(
         // No chain position can print as this number.
         return decoded;
     }
-    let modulus = kind.modulus();
     let field = field_of(kind, number);
-    let value = ((field + modulus - field_of(kind, u64::from(starting_code))) % modulus) as u32;
+    let value = value_of(kind, field, starting_code) as u32;
     let sync = value == VALUE_COUNTER_SYNC;
     let reach = if sync && kind == TokenKind::Standard {
         MAX_JUMP_SYNC
@@ -295,15 +295,11 @@ pub fn decode(
     // Keep the other cached chains inside the window too (amortised: each moves as far as
     // the count moves), so that each of them still resolves within the bound.
     let count = state.count;
-    let code_field = field_of(kind, u64::from(starting_code));
     for cp in checkpoints.iter_mut().skip(1).flatten() {
-        let m = cp.kind.modulus();
-        let sc_field = if cp.kind == kind {
-            code_field
-        } else {
-            field_of(cp.kind, u64::from(starting_code))
-        };
-        let cp_sync = (u64::from(cp.field) + m - sc_field) % m == u64::from(VALUE_COUNTER_SYNC);
+        // A corrupted field >= modulus gives some value other than counter sync; such a
+        // checkpoint matches no token anyway.
+        let cp_sync = value_of(cp.kind, u64::from(cp.field), starting_code)
+            == u64::from(VALUE_COUNTER_SYNC);
         let target = lowest_valid(count, cp_sync);
         if cp.pos.count < target {
             let mut c = Chain::new(key, cp.kind, starting_code, u64::from(cp.field)).resume(cp.pos);

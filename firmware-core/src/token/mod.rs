@@ -223,11 +223,25 @@ impl<'k> Chain<'k> {
 
 /// The value field of a token number.
 pub(crate) fn field_of(kind: TokenKind, x: u64) -> u64 {
-    x % kind.modulus()
+    match kind {
+        TokenKind::Standard => x % 1_000,
+        TokenKind::Extended => x % 1_000_000,
+    }
+}
+
+/// The value carried by value field `field` (< modulus) for a device with `starting_code`:
+/// `(field - field_of(starting_code)) mod modulus`, without a division.
+pub(crate) fn value_of(kind: TokenKind, field: u64, starting_code: u32) -> u64 {
+    let base = field_of(kind, u64::from(starting_code));
+    if field >= base {
+        field - base
+    } else {
+        (field + kind.modulus()).wrapping_sub(base)
+    }
 }
 
 /// `x` with its value field replaced by `field`. Saturates for codes no chain produces
 /// (a corrupted checkpoint near `u64::MAX`), which then match no token.
 pub(crate) fn with_field(kind: TokenKind, x: u64, field: u64) -> u64 {
-    (x - x % kind.modulus()).saturating_add(field % kind.modulus())
+    (x - field_of(kind, x)).saturating_add(field_of(kind, field))
 }
