@@ -185,6 +185,10 @@ pub fn decode(
         return decoded;
     }
     let field = field_of(kind, number);
+    // `chain.token() == number` <=> the code without its value field is `head`, that is
+    // `head <= code < head + modulus`: a comparison instead of a remainder per step.
+    let head = number - field;
+    let matches = |code: u64| code >= head && code - head < kind.modulus();
     let value = value_of(kind, field, starting_code) as u32;
     let sync = value == VALUE_COUNTER_SYNC;
     let reach = if sync && kind == TokenKind::Standard {
@@ -215,7 +219,7 @@ pub fn decode(
         if let Some(r) = ring.get_mut((pos.count % WINDOW) as usize) {
             *r = pos.code;
         }
-        if chain.token() == number {
+        if matches(pos.code) {
             if state.is_valid(pos.count, sync) {
                 accepted = Some(pos.count);
                 break;
@@ -233,7 +237,7 @@ pub fn decode(
             // Below the checkpoint nothing is valid, but a match there is a replay.
             let mut below = Chain::new(key, kind, starting_code, field);
             while below.pos().count < start.count {
-                if below.token() == number {
+                if matches(below.pos().code) {
                     older_seen = true;
                     break;
                 }

@@ -222,11 +222,20 @@ impl<'k> Chain<'k> {
 }
 
 /// The value field of a token number.
+///
+/// Binary long division (restoring, one bit per step): the Cortex-M0 has no divider, and a
+/// `u64 % m` would link the 64-bit division routines (~1.3 KB of thumbv6m code) for the few
+/// remainders a decode needs. `r < m < 2^20` throughout, so nothing overflows.
 pub(crate) fn field_of(kind: TokenKind, x: u64) -> u64 {
-    match kind {
-        TokenKind::Standard => x % 1_000,
-        TokenKind::Extended => x % 1_000_000,
+    let m = kind.modulus();
+    let mut r = 0u64;
+    for i in (0..64).rev() {
+        r = (r << 1) | ((x >> i) & 1);
+        if r >= m {
+            r -= m;
+        }
     }
+    r
 }
 
 /// The value carried by value field `field` (< modulus) for a device with `starting_code`:
