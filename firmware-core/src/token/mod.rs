@@ -93,9 +93,22 @@ impl TokenType {
 }
 
 /// SipHash-2-4 of `msg` under `key` (k0/k1 little-endian from the key bytes).
+///
+/// Not inlined: the protocol's MACs and the starting code share this one copy.
+#[inline(never)]
 pub fn siphash24(key: &Key, msg: &[u8]) -> u64 {
     let mut h = SipHasher24::new_with_key(key);
     h.write(msg);
+    h.finish()
+}
+
+/// SipHash-2-4 of an 8-byte message given as its little-endian word `m`: the same hash as
+/// `siphash24(key, &m.to_le_bytes())`, through siphasher's fixed-size `write_u64` path
+/// (no byte-slice tail handling). The chain steps hash only 8-byte messages.
+#[inline(never)]
+fn siphash24_u64(key: &Key, m: u64) -> u64 {
+    let mut h = SipHasher24::new_with_key(key);
+    h.write_u64(m);
     h.finish()
 }
 
@@ -112,14 +125,16 @@ fn fold30(h: u64) -> u32 {
 
 /// One step of the standard chain: `next9(x)` (spec §3.1).
 pub fn next9(key: &Key, x: u32) -> u32 {
-    let b = x.to_be_bytes();
-    let m = [b[0], b[1], b[2], b[3], b[0], b[1], b[2], b[3]];
-    fold30(siphash24(key, &m))
+    // The message is the 4 big-endian bytes of x twice; as a little-endian word that is
+    // the byte-swapped x in both halves.
+    let m = u64::from(x.swap_bytes());
+    fold30(siphash24_u64(key, m | m << 32))
 }
 
 /// One step of the extended chain: `next12(x)` (spec §7).
 pub fn next12(key: &Key, x: u64) -> u64 {
-    let t = siphash24(key, &x.to_be_bytes()) >> 24;
+    // The message is the 8 big-endian bytes of x: as a little-endian word, x byte-swapped.
+    let t = siphash24_u64(key, x.swap_bytes()) >> 24;
     if t > 999_999_999_999 {
         t - 99_511_627_777
     } else {
