@@ -11,8 +11,6 @@ pub use decode::{decode, Checkpoint, Decoded, Outcome, UsedCounts};
 pub use encode::{generate, next_count, Generated};
 pub use text::{parse, TokenText};
 
-use core::hash::Hasher;
-use siphasher::sip::SipHasher24;
 
 /// A device's 16-byte secret key.
 pub type Key = [u8; 16];
@@ -94,22 +92,86 @@ impl TokenType {
 
 /// SipHash-2-4 of `msg` under `key` (k0/k1 little-endian from the key bytes).
 ///
-/// Not inlined: the protocol's MACs and the starting code share this one copy.
+/// Written out here rather than taken from `siphasher` (which the tests use as the
+/// reference): siphasher unrolls its rounds, which costs ~1.1 KB of Cortex-M0 code, while
+/// one shared round loop costs a fifth of that (see ARCHITECTURE.md, "Decoder cost and
+/// checkpoints"). Not inlined: the protocol's MACs and the starting code share this copy.
 #[inline(never)]
 pub fn siphash24(key: &Key, msg: &[u8]) -> u64 {
-    let mut h = SipHasher24::new_with_key(key);
-    h.write(msg);
-    h.finish()
+    let mut v = sip_init(key);
+    let mut blocks = msg.chunks_exact(8);
+    for block in &mut blocks {
+        sip_absorb(&mut v, le_word(block));
+    }
+    // The length byte is the message length mod 256 (spec §2).
+    let last = le_word(blocks.remainder()) | (msg.len() as u64) << 56;
+    sip_finish(v, last)
 }
 
 /// SipHash-2-4 of an 8-byte message given as its little-endian word `m`: the same hash as
-/// `siphash24(key, &m.to_le_bytes())`, through siphasher's fixed-size `write_u64` path
-/// (no byte-slice tail handling). The chain steps hash only 8-byte messages.
+/// `siphash24(key, &m.to_le_bytes())` without the byte handling. The chain steps hash
+/// only 8-byte messages.
 #[inline(never)]
 fn siphash24_u64(key: &Key, m: u64) -> u64 {
-    let mut h = SipHasher24::new_with_key(key);
-    h.write_u64(m);
-    h.finish()
+    let mut v = sip_init(key);
+    sip_absorb(&mut v, m);
+    sip_finish(v, 8 << 56)
+}
+
+/// The little-endian word of up to 8 bytes (missing high bytes are zero).
+fn le_word(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .take(8)
+        .rev()
+        .fold(0, |w, &b| w << 8 | u64::from(b))
+}
+
+/// The initial state for `key`.
+fn sip_init(key: &Key) -> [u64; 4] {
+    let k0 = le_word(key.get(..8).unwrap_or_default());
+    let k1 = le_word(key.get(8..).unwrap_or_default());
+    [
+        k0 ^ 0x736f_6d65_7073_6575,
+        k1 ^ 0x646f_7261_6e64_6f6d,
+        k0 ^ 0x6c79_6765_6e65_7261,
+        k1 ^ 0x7465_6462_7974_6573,
+    ]
+}
+
+/// One message block: two compression rounds.
+fn sip_absorb(v: &mut [u64; 4], m: u64) {
+    v[3] ^= m;
+    sip_rounds(v, 2);
+    v[0] ^= m;
+}
+
+/// The last block (tail bytes and length) and the four finalisation rounds.
+#[inline(never)]
+fn sip_finish(mut v: [u64; 4], last: u64) -> u64 {
+    sip_absorb(&mut v, last);
+    v[2] ^= 0xff;
+    sip_rounds(&mut v, 4);
+    v[0] ^ v[1] ^ v[2] ^ v[3]
+}
+
+/// `n` SipRounds. One loop body in flash for every round of every hash.
+#[inline(never)]
+fn sip_rounds(v: &mut [u64; 4], n: u32) {
+    let [mut v0, mut v1, mut v2, mut v3] = *v;
+    for _ in 0..n {
+        v0 = v0.wrapping_add(v1);
+        v1 = v1.rotate_left(13) ^ v0;
+        v0 = v0.rotate_left(32);
+        v2 = v2.wrapping_add(v3);
+        v3 = v3.rotate_left(16) ^ v2;
+        v0 = v0.wrapping_add(v3);
+        v3 = v3.rotate_left(21) ^ v0;
+        v2 = v2.wrapping_add(v1);
+        v1 = v1.rotate_left(17) ^ v2;
+        v2 = v2.rotate_left(32);
+    }
+    *v = [v0, v1, v2, v3];
 }
 
 /// Fold a 64-bit hash to the 30-bit number the standard token uses (spec §3.1 steps 3-5).
