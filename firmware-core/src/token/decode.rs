@@ -210,15 +210,10 @@ pub fn decode(
     }
     let start = chain.pos();
 
-    // Codes of the last 16 positions walked, to park the checkpoint without re-walking.
-    let mut ring = [0u64; WINDOW as usize];
     let mut older_seen = false;
     let mut accepted = None;
     loop {
         let pos = chain.pos();
-        if let Some(r) = ring.get_mut((pos.count % WINDOW) as usize) {
-            *r = pos.code;
-        }
         if matches(pos.code) {
             if state.is_valid(pos.count, sync) {
                 accepted = Some(pos.count);
@@ -269,21 +264,14 @@ pub fn decode(
     if checkpoints.is_empty() {
         return decoded;
     }
-    // Park this chain at its new lowest valid position: from the ring when it is among the
-    // last 16 positions walked, otherwise by walking on from where this walk started.
+    // Park this chain at its new lowest valid position by walking again from where this
+    // walk started (at most the distance just walked). Keeping the codes walked in RAM
+    // instead would save these steps but cost a 128-byte buffer and its code.
     let new_low = lowest_valid(state.count, sync);
-    let parked = match ring.get((new_low % WINDOW) as usize) {
-        Some(&code) if new_low <= n && n - new_low < WINDOW && new_low >= start.count => ChainPos {
-            count: new_low,
-            code,
-        },
-        _ => {
-            let mut c = Chain::new(key, kind, starting_code, field).resume(start);
-            c.seek(new_low);
-            decoded.upkeep_steps = c.steps();
-            c.pos()
-        }
-    };
+    let mut parked = Chain::new(key, kind, starting_code, field).resume(start);
+    parked.seek(new_low);
+    decoded.upkeep_steps = parked.steps();
+    let parked = parked.pos();
     let fresh = Checkpoint {
         kind,
         field: field as u32,
