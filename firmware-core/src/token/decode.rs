@@ -210,8 +210,12 @@ pub fn decode(
     }
     let start = chain.pos();
 
+    // Walk up to `limit`. When that finds no valid match, walk the positions below the
+    // checkpoint too (the same loop, from the chain start): nothing there is valid, but a
+    // match there is a replay.
     let mut older_seen = false;
     let mut accepted = None;
+    let mut stop = limit;
     loop {
         let pos = chain.pos();
         if matches(pos.code) {
@@ -220,26 +224,21 @@ pub fn decode(
                 break;
             }
             older_seen = true;
+            if pos.count < start.count {
+                break;
+            }
         }
-        if pos.count >= limit || !chain.advance() {
-            break;
+        if pos.count >= stop || !chain.advance() {
+            if older_seen || start.count == 0 || stop == start.count {
+                break;
+            }
+            stop = start.count;
+            chain.seek(0);
         }
     }
     decoded.steps = chain.steps();
 
     let Some(n) = accepted else {
-        if !older_seen && start.count > 0 {
-            // Below the checkpoint nothing is valid, but a match there is a replay.
-            let mut below = Chain::new(key, kind, starting_code, field);
-            while below.pos().count < start.count {
-                if matches(below.pos().code) {
-                    older_seen = true;
-                    break;
-                }
-                below.advance();
-            }
-            decoded.steps = decoded.steps.saturating_add(below.steps());
-        }
         decoded.outcome = if older_seen {
             Outcome::AlreadyUsed
         } else {
@@ -264,30 +263,26 @@ pub fn decode(
     if checkpoints.is_empty() {
         return decoded;
     }
-    // Park this chain at its new lowest valid position by walking again from where this
-    // walk started (at most the distance just walked). Keeping the codes walked in RAM
-    // instead would save these steps but cost a 128-byte buffer and its code.
-    let new_low = lowest_valid(state.count, sync);
-    let mut parked = Chain::new(key, kind, starting_code, field).resume(start);
-    parked.seek(new_low);
-    decoded.upkeep_steps = parked.steps();
-    let parked = parked.pos();
+    // Most recently used first; the least recently used slot is dropped. The chain goes in
+    // where this walk started; the loop below parks it (and every other cached chain) at its
+    // lowest valid position. A swap loop rather than `rotate_right`, which pulls in
+    // `memmove` (~1.3 KB on thumbv6m).
     let fresh = Checkpoint {
         kind,
         field: field as u32,
-        pos: parked,
+        pos: start,
     };
-    // Most recently used first; the least recently used slot is dropped.
     let end = slot.unwrap_or(checkpoints.len() - 1);
-    // A swap loop rather than `rotate_right`, which pulls in `memmove` (~1.3 KB on thumbv6m).
     let mut carry = Some(fresh);
     for slot in checkpoints.iter_mut().take(end.saturating_add(1)) {
         core::mem::swap(slot, &mut carry);
     }
-    // Keep the other cached chains inside the window too (amortised: each moves as far as
-    // the count moves), so that each of them still resolves within the bound.
+    // Move every cached chain up to its new lowest valid position: this token's chain by
+    // walking again from where its walk started (at most the distance just walked; keeping
+    // the codes walked instead would cost a 128-byte buffer and its code), the others as far
+    // as the count moved (amortised), so that each of them still resolves within the bound.
     let count = state.count;
-    for cp in checkpoints.iter_mut().skip(1).flatten() {
+    for cp in checkpoints.iter_mut().flatten() {
         // A corrupted field >= modulus gives some value other than counter sync; such a
         // checkpoint matches no token anyway.
         let cp_sync = value_of(cp.kind, u64::from(cp.field), starting_code)
