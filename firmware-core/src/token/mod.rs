@@ -300,19 +300,23 @@ impl<'k> Chain<'k> {
 
 /// The value field of a token number.
 ///
-/// Binary long division (restoring, one bit per step): the Cortex-M0 has no divider, and a
-/// `u64 % m` would link the 64-bit division routines (~1.3 KB of thumbv6m code) for the few
-/// remainders a decode needs. `r < m < 2^20` throughout, so nothing overflows.
+/// Binary long division (restoring, one bit per step, most significant first): the
+/// Cortex-M0 has no divider, and a `u64 % m` would link the 64-bit division routines
+/// (~1.3 KB of thumbv6m code) for the few remainders a decode needs. The remainder stays
+/// below `2 * m < 2^21`, so it is kept in 32 bits, as are the two halves of `x`.
 pub(crate) fn field_of(kind: TokenKind, x: u64) -> u64 {
-    let m = kind.modulus();
-    let mut r = 0u64;
-    for i in (0..64).rev() {
-        r = (r << 1) | ((x >> i) & 1);
-        if r >= m {
-            r -= m;
+    let m = kind.modulus() as u32;
+    let mut r = 0u32;
+    for mut half in [(x >> 32) as u32, x as u32] {
+        for _ in 0..32 {
+            r = (r << 1) | (half >> 31);
+            half <<= 1;
+            if r >= m {
+                r -= m;
+            }
         }
     }
-    r
+    u64::from(r)
 }
 
 /// The value carried by value field `field` (< modulus) for a device with `starting_code`:
