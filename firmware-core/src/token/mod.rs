@@ -101,7 +101,7 @@ pub fn siphash24(key: &Key, msg: &[u8]) -> u64 {
     let mut v = sip_init(key);
     let mut blocks = msg.chunks_exact(8);
     for block in &mut blocks {
-        sip_absorb(&mut v, le_word(block));
+        sip_rounds(&mut v, le_word(block), 2);
     }
     // The length byte is the message length mod 256 (spec §2).
     let last = le_word(blocks.remainder()) | (msg.len() as u64) << 56;
@@ -114,7 +114,7 @@ pub fn siphash24(key: &Key, msg: &[u8]) -> u64 {
 #[inline(never)]
 fn siphash24_u64(key: &Key, m: u64) -> u64 {
     let mut v = sip_init(key);
-    sip_absorb(&mut v, m);
+    sip_rounds(&mut v, m, 2);
     sip_finish(v, 8 << 56)
 }
 
@@ -139,26 +139,20 @@ fn sip_init(key: &Key) -> [u64; 4] {
     ]
 }
 
-/// One message block: two compression rounds.
-fn sip_absorb(v: &mut [u64; 4], m: u64) {
-    v[3] ^= m;
-    sip_rounds(v, 2);
-    v[0] ^= m;
-}
-
-/// The last block (tail bytes and length) and the four finalisation rounds.
-#[inline(never)]
+/// The last block (tail bytes and length byte) and the four finalisation rounds.
 fn sip_finish(mut v: [u64; 4], last: u64) -> u64 {
-    sip_absorb(&mut v, last);
+    sip_rounds(&mut v, last, 2);
     v[2] ^= 0xff;
-    sip_rounds(&mut v, 4);
+    sip_rounds(&mut v, 0, 4);
     v[0] ^ v[1] ^ v[2] ^ v[3]
 }
 
-/// `n` SipRounds. One loop body in flash for every round of every hash.
+/// Message word `m` in, `n` SipRounds, `m` out (a block is `n = 2`; the finalisation
+/// rounds take `m = 0`). One loop body in flash for every round of every hash.
 #[inline(never)]
-fn sip_rounds(v: &mut [u64; 4], n: u32) {
+fn sip_rounds(v: &mut [u64; 4], m: u64, n: u32) {
     let [mut v0, mut v1, mut v2, mut v3] = *v;
+    v3 ^= m;
     for _ in 0..n {
         v0 = v0.wrapping_add(v1);
         v1 = v1.rotate_left(13) ^ v0;
@@ -171,7 +165,7 @@ fn sip_rounds(v: &mut [u64; 4], n: u32) {
         v1 = v1.rotate_left(17) ^ v2;
         v2 = v2.rotate_left(32);
     }
-    *v = [v0, v1, v2, v3];
+    *v = [v0 ^ m, v1, v2, v3];
 }
 
 /// Fold a 64-bit hash to the 30-bit number the standard token uses (spec §3.1 steps 3-5).
