@@ -108,11 +108,13 @@ pub fn siphash24(key: &Key, msg: &[u8]) -> u64 {
     sip_finish(v, last)
 }
 
-/// SipHash-2-4 of an 8-byte message given as its little-endian word `m`: the same hash as
-/// `siphash24(key, &m.to_le_bytes())` without the byte handling. The chain steps hash
-/// only 8-byte messages.
+/// SipHash-2-4 of an 8-byte message given as the halves of its little-endian word: the
+/// same hash as `siphash24(key, &m.to_le_bytes())` for `m = hi << 32 | lo`, without the
+/// byte handling. The chain steps hash only 8-byte messages. (Halves, because next9's
+/// `m | m << 32` is folded into a multiplication by 2^32 + 1, a libcall on the M0.)
 #[inline(never)]
-fn siphash24_u64(key: &Key, m: u64) -> u64 {
+fn siphash24_u64(key: &Key, lo: u32, hi: u32) -> u64 {
+    let m = u64::from(hi) << 32 | u64::from(lo);
     let mut v = sip_init(key);
     sip_rounds(&mut v, m, 2);
     sip_finish(v, 8 << 56)
@@ -183,14 +185,15 @@ fn fold30(h: u64) -> u32 {
 pub fn next9(key: &Key, x: u32) -> u32 {
     // The message is the 4 big-endian bytes of x twice; as a little-endian word that is
     // the byte-swapped x in both halves.
-    let m = u64::from(x.swap_bytes());
-    fold30(siphash24_u64(key, m | m << 32))
+    let m = x.swap_bytes();
+    fold30(siphash24_u64(key, m, m))
 }
 
 /// One step of the extended chain: `next12(x)` (spec §7).
 pub fn next12(key: &Key, x: u64) -> u64 {
     // The message is the 8 big-endian bytes of x: as a little-endian word, x byte-swapped.
-    let t = siphash24_u64(key, x.swap_bytes()) >> 24;
+    let m = x.swap_bytes();
+    let t = siphash24_u64(key, m as u32, (m >> 32) as u32) >> 24;
     if t > 999_999_999_999 {
         t - 99_511_627_777
     } else {
