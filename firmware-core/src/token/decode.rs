@@ -9,8 +9,8 @@
 //! too, so that INVALID versus ALREADY_USED is exactly the reference's answer.
 
 use super::{
-    field_of, value_of, Chain, ChainPos, Key, TokenKind, TokenType, VALUE_COUNTER_SYNC,
-    VALUE_DISABLE_PAYG,
+    field_of, next_code, value_of, with_field, ChainPos, Key, TokenKind, TokenType,
+    VALUE_COUNTER_SYNC, VALUE_DISABLE_PAYG,
 };
 
 /// How far ahead of the count a token may be (spec §8).
@@ -188,7 +188,7 @@ pub fn decode(
     // `chain.token() == number` <=> the code without its value field is `head`, that is
     // `head <= code < head + modulus`: a comparison instead of a remainder per step.
     let head = number - field;
-    let matches = |code: u64| code >= head && code - head < kind.modulus();
+    let is_match = |code: u64| code >= head && code - head < kind.modulus();
     let value = value_of(kind, field, starting_code) as u32;
     let sync = value == VALUE_COUNTER_SYNC;
     let reach = if sync && kind == TokenKind::Standard {
@@ -199,26 +199,29 @@ pub fn decode(
     let limit = state.count.saturating_add(reach);
     let low = lowest_valid(state.count, sync);
 
-    let mut chain = Chain::new(key, kind, starting_code, field);
+    // The walk works on bare chain positions rather than a `Chain`, so that it and the
+    // checkpoint upkeep below share one hash step (`next_code`) and no chain state.
+    let chain_start = ChainPos {
+        count: 0,
+        code: with_field(kind, u64::from(starting_code), field),
+    };
     let slot = checkpoints
         .iter()
         .position(|c| matches!(c, Some(c) if c.kind == kind && u64::from(c.field) == field));
-    if let Some(Some(cp)) = slot.and_then(|i| checkpoints.get(i)) {
-        if cp.pos.count <= low {
-            chain = chain.resume(cp.pos);
-        }
-    }
-    let start = chain.pos();
+    let start = match slot.and_then(|i| checkpoints.get(i)) {
+        Some(Some(cp)) if cp.pos.count <= low => cp.pos,
+        _ => chain_start,
+    };
 
     // Walk up to `limit`. When that finds no valid match, walk the positions below the
     // checkpoint too (the same loop, from the chain start): nothing there is valid, but a
     // match there is a replay.
+    let mut pos = start;
     let mut older_seen = false;
     let mut accepted = None;
     let mut stop = limit;
     loop {
-        let pos = chain.pos();
-        if matches(pos.code) {
+        if is_match(pos.code) {
             if state.is_valid(pos.count, sync) {
                 accepted = Some(pos.count);
                 break;
@@ -228,15 +231,24 @@ pub fn decode(
                 break;
             }
         }
-        if pos.count >= stop || !chain.advance() {
-            if older_seen || start.count == 0 || stop == start.count {
-                break;
+        match pos.count.checked_add(1) {
+            Some(next) if pos.count < stop => {
+                pos = ChainPos {
+                    count: next,
+                    code: next_code(key, kind, pos.code),
+                };
+                decoded.steps = decoded.steps.saturating_add(1);
             }
-            stop = start.count;
-            chain.seek(0);
+            // The end of a walk.
+            _ => {
+                if older_seen || start.count == 0 || stop == start.count {
+                    break;
+                }
+                stop = start.count;
+                pos = chain_start;
+            }
         }
     }
-    decoded.steps = chain.steps();
 
     let Some(n) = accepted else {
         decoded.outcome = if older_seen {
@@ -288,11 +300,12 @@ pub fn decode(
         let cp_sync = value_of(cp.kind, u64::from(cp.field), starting_code)
             == u64::from(VALUE_COUNTER_SYNC);
         let target = lowest_valid(count, cp_sync);
-        if cp.pos.count < target {
-            let mut c = Chain::new(key, cp.kind, starting_code, u64::from(cp.field)).resume(cp.pos);
-            c.seek(target);
-            decoded.upkeep_steps = decoded.upkeep_steps.saturating_add(c.steps());
-            cp.pos = c.pos();
+        while cp.pos.count < target {
+            cp.pos = ChainPos {
+                count: cp.pos.count + 1,
+                code: next_code(key, cp.kind, cp.pos.code),
+            };
+            decoded.upkeep_steps = decoded.upkeep_steps.saturating_add(1);
         }
     }
     decoded

@@ -273,11 +273,7 @@ impl<'k> Chain<'k> {
         let Some(count) = self.pos.count.checked_add(1) else {
             return false;
         };
-        self.pos.code = match self.kind {
-            // Standard codes are < 10^9, so the cast keeps every bit.
-            TokenKind::Standard => u64::from(next9(self.key, self.pos.code as u32)),
-            TokenKind::Extended => next12(self.key, self.pos.code),
-        };
+        self.pos.code = next_code(self.key, self.kind, self.pos.code);
         self.pos.count = count;
         self.steps = self.steps.saturating_add(1);
         true
@@ -292,6 +288,15 @@ impl<'k> Chain<'k> {
             };
         }
         while self.pos.count < count && self.advance() {}
+    }
+}
+
+/// The chain code after `code` on a chain of `kind`: one hash step.
+pub(crate) fn next_code(key: &Key, kind: TokenKind, code: u64) -> u64 {
+    match kind {
+        // Standard codes are < 10^9, so the cast keeps every bit.
+        TokenKind::Standard => u64::from(next9(key, code as u32)),
+        TokenKind::Extended => next12(key, code),
     }
 }
 
