@@ -297,8 +297,8 @@ pub fn decode(
     for cp in checkpoints.iter_mut().flatten() {
         // A corrupted field >= modulus gives some value other than counter sync; such a
         // checkpoint matches no token anyway.
-        let cp_sync = value_of(cp.kind, u64::from(cp.field), starting_code)
-            == u64::from(VALUE_COUNTER_SYNC);
+        let cp_sync =
+            value_of(cp.kind, u64::from(cp.field), starting_code) == u64::from(VALUE_COUNTER_SYNC);
         let target = lowest_valid(count, cp_sync);
         while cp.pos.count < target {
             cp.pos = ChainPos {

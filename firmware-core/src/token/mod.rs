@@ -11,7 +11,6 @@ pub use decode::{decode, Checkpoint, Decoded, Outcome, UsedCounts};
 pub use encode::{generate, next_count, Generated};
 pub use text::{parse, TokenText};
 
-
 /// A device's 16-byte secret key.
 pub type Key = [u8; 16];
 

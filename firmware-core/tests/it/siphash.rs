@@ -52,7 +52,11 @@ fn siphash_matches_siphasher() {
             let m = &msg[..len];
             let mut h = siphasher::sip::SipHasher24::new_with_key(&key);
             h.write(m);
-            assert_eq!(siphash24(&key, m), h.finish(), "round {round}, length {len}");
+            assert_eq!(
+                siphash24(&key, m),
+                h.finish(),
+                "round {round}, length {len}"
+            );
         }
         let x = next();
         let b = (x as u32).to_be_bytes();
