@@ -668,7 +668,10 @@ fn get<const N: usize>(b: &[u8; STATE_LEN], at: usize) -> [u8; N] {
 pub struct Keypad {
     entering: bool,
     digits: u8,
-    number: u64,
+    /// The digits so far. 32 bits suffice: the keypad takes standard tokens only, at most
+    /// 9 decimal digits (< 10^9) or 15 restricted ones (30 bits); and a u64 multiply by 10
+    /// would link a multiplication routine on the Cortex-M0.
+    number: u32,
     last_key: u32,
 }
 
@@ -738,15 +741,15 @@ impl Keypad {
                 }
                 self.last_key = now;
                 let number = match (restricted, d) {
-                    (true, 1..=4) => (self.number << 2) | u64::from(d - 1),
-                    (false, 0..=9) => self.number.wrapping_mul(10).wrapping_add(u64::from(d)),
+                    (true, 1..=4) => (self.number << 2) | u32::from(d - 1),
+                    (false, 0..=9) => self.number.wrapping_mul(10).wrapping_add(u32::from(d)),
                     _ => return KeyAction::Feedback(Feedback::KeyRejected),
                 };
                 self.number = number;
                 self.digits = self.digits.saturating_add(1);
                 if usize::from(self.digits) >= TokenKind::Standard.digits(restricted) {
                     self.reset();
-                    return KeyAction::Token(number);
+                    return KeyAction::Token(u64::from(number));
                 }
                 KeyAction::Feedback(Feedback::None)
             }
