@@ -189,7 +189,8 @@ pub fn decode(
     // `head <= code < head + modulus`: a comparison instead of a remainder per step.
     let head = number - field;
     let is_match = |code: u64| code >= head && code - head < kind.modulus();
-    let value = value_of(kind, field, starting_code) as u32;
+    // `field` < modulus ≤ 10^6: the cast keeps every bit.
+    let value = value_of(kind, field as u32, starting_code);
     let sync = value == VALUE_COUNTER_SYNC;
     let reach = if sync && kind == TokenKind::Standard {
         MAX_JUMP_SYNC
@@ -297,8 +298,7 @@ pub fn decode(
     for cp in checkpoints.iter_mut().flatten() {
         // A corrupted field >= modulus gives some value other than counter sync; such a
         // checkpoint matches no token anyway.
-        let cp_sync =
-            value_of(cp.kind, u64::from(cp.field), starting_code) == u64::from(VALUE_COUNTER_SYNC);
+        let cp_sync = value_of(cp.kind, cp.field, starting_code) == VALUE_COUNTER_SYNC;
         let target = lowest_valid(count, cp_sync);
         while cp.pos.count < target {
             cp.pos = ChainPos {

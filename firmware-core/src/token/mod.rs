@@ -322,12 +322,13 @@ pub(crate) fn field_of(kind: TokenKind, x: u64) -> u64 {
 
 /// The value carried by value field `field` (< modulus) for a device with `starting_code`:
 /// `(field - field_of(starting_code)) mod modulus`, without a division.
-pub(crate) fn value_of(kind: TokenKind, field: u64, starting_code: u32) -> u64 {
-    let base = field_of(kind, u64::from(starting_code));
+/// In 32 bits: fields and moduli are below 2^20.
+pub(crate) fn value_of(kind: TokenKind, field: u32, starting_code: u32) -> u32 {
+    let base = field_of(kind, u64::from(starting_code)) as u32;
     if field >= base {
         field - base
     } else {
-        (field + kind.modulus()).wrapping_sub(base)
+        (field + kind.modulus() as u32).wrapping_sub(base)
     }
 }
 
