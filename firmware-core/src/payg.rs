@@ -128,6 +128,7 @@ use crate::Error;
 pub const SECONDS_PER_DAY: u32 = 86_400;
 /// The caller persists at least this often (signalled through [`Output::persist`]).
 pub const PERSIST_PERIOD: u32 = 3_600;
+const _: () = assert!(PERSIST_PERIOD <= u16::MAX as u32);
 /// Credit charged when the clock is found to have gone backwards.
 pub const TAMPER_PENALTY: u32 = PERSIST_PERIOD;
 /// Consecutive invalid tokens that cost no waiting time.
@@ -181,8 +182,25 @@ impl DeviceConfig {
         } else {
             value * SECONDS_PER_DAY
         };
-        days / self.divider.get() as u32
+        div_u32(days, self.divider.get() as u16)
     }
+}
+
+/// `n / d`, rounded down, by shift-and-subtract: the Cortex-M0 has no divider, and the two
+/// divisions here would link compiler-builtins' u32 division (~0.4 KB of thumbv6m code).
+/// The remainder stays below `d < 2^16`, so nothing overflows; `d = 0` gives `u32::MAX`.
+const fn div_u32(n: u32, d: u16) -> u32 {
+    let d = d as u32;
+    let (mut q, mut r, mut i) = (0u32, 0u32, 32);
+    while i > 0 {
+        i -= 1;
+        r = (r << 1) | ((n >> i) & 1);
+        if r >= d {
+            r -= d;
+            q |= 1 << i;
+        }
+    }
+    q
 }
 
 /// A key of the keypad.
@@ -418,7 +436,8 @@ impl PaygState {
     /// Whether an event at `now` will ask for persistence because of time alone (a
     /// [`PERSIST_PERIOD`] boundary crossed since the last seen time, or a rollback).
     pub const fn time_to_persist(&self, now: u32) -> bool {
-        now < self.last_seen || now / PERSIST_PERIOD != self.last_seen / PERSIST_PERIOD
+        now < self.last_seen
+            || div_u32(now, PERSIST_PERIOD as u16) != div_u32(self.last_seen, PERSIST_PERIOD as u16)
     }
 
     /// Take `now` into account: rebase on a rollback, note period boundaries.
@@ -649,7 +668,10 @@ fn get<const N: usize>(b: &[u8; STATE_LEN], at: usize) -> [u8; N] {
 pub struct Keypad {
     entering: bool,
     digits: u8,
-    number: u64,
+    /// The digits so far. 32 bits suffice: the keypad takes standard tokens only, at most
+    /// 9 decimal digits (< 10^9) or 15 restricted ones (30 bits); and a u64 multiply by 10
+    /// would link a multiplication routine on the Cortex-M0.
+    number: u32,
     last_key: u32,
 }
 
@@ -719,15 +741,15 @@ impl Keypad {
                 }
                 self.last_key = now;
                 let number = match (restricted, d) {
-                    (true, 1..=4) => (self.number << 2) | u64::from(d - 1),
-                    (false, 0..=9) => self.number.wrapping_mul(10).wrapping_add(u64::from(d)),
+                    (true, 1..=4) => (self.number << 2) | u32::from(d - 1),
+                    (false, 0..=9) => self.number.wrapping_mul(10).wrapping_add(u32::from(d)),
                     _ => return KeyAction::Feedback(Feedback::KeyRejected),
                 };
                 self.number = number;
                 self.digits = self.digits.saturating_add(1);
                 if usize::from(self.digits) >= TokenKind::Standard.digits(restricted) {
                     self.reset();
-                    return KeyAction::Token(number);
+                    return KeyAction::Token(u64::from(number));
                 }
                 KeyAction::Feedback(Feedback::None)
             }
@@ -797,5 +819,39 @@ impl Device {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::div_u32;
+
+    #[test]
+    fn div_u32_is_division() {
+        let mut x = 0x2545_f491u32;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        let edges = [
+            0,
+            1,
+            2,
+            3599,
+            3600,
+            3601,
+            86_399,
+            86_400,
+            u32::MAX - 1,
+            u32::MAX,
+        ];
+        for d in [1u16, 2, 3, 7, 10, 255, 3600, u16::MAX] {
+            for n in edges.into_iter().chain((0..1000).map(|_| next())) {
+                assert_eq!(div_u32(n, d), n / u32::from(d), "{n} / {d}");
+            }
+        }
+        assert_eq!(div_u32(5, 0), u32::MAX);
     }
 }

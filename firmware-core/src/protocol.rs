@@ -315,7 +315,8 @@ impl<'a> Iterator for Words<'a> {
             return None;
         }
         let len = rest.iter().take_while(|&&b| b != b' ').count();
-        let (word, tail) = rest.split_at(len);
+        // `len <= rest.len()`; the checked split keeps a panic path out of the image.
+        let (word, tail) = rest.split_at_checked(len).unwrap_or((rest, &[]));
         self.rest = tail;
         Some(word)
     }

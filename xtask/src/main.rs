@@ -26,10 +26,12 @@ tasks:
                         counts 10 and 60 000 (host model of the device code)
   thumb                 build firmware-core (release) for thumbv6m-none-eabi and thumbv7m-none-eabi
   size [--json] [--check] [--symbols N]
-                        build the size-probe firmware (baseline / decoder) at opt-level s and z,
-                        print flash sizes and the SipHash + decoder delta (budget 2 KiB);
-                        --check fails when over budget, --symbols N lists the N largest
-                        decoder-only symbols (shown anyway when over budget)
+                        build the size-probe firmware (baseline / decoder / device) at opt-level
+                        s and z, print flash sizes, the SipHash + decoder delta (budget 2 KiB,
+                        enforced), the device-logic delta (target 4 KiB), the device's RAM state
+                        (target 256 B) and any core::fmt code in the device image; --check fails
+                        only over an enforced budget, --symbols N lists the N largest symbols
+                        not in the baseline (shown anyway when over a budget or target)
   firmware              build the board images in release (micro:bit, LM3S6965, STM32F103C8) into
                         <target>/firmware/BOARD.elf (<target> = $CARGO_TARGET_DIR or target/)
                         and print their flash / RAM sizes

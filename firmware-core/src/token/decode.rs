@@ -9,7 +9,8 @@
 //! too, so that INVALID versus ALREADY_USED is exactly the reference's answer.
 
 use super::{
-    field_of, Chain, ChainPos, Key, TokenKind, TokenType, VALUE_COUNTER_SYNC, VALUE_DISABLE_PAYG,
+    field_of, next_code, value_of, with_field, ChainPos, Key, TokenKind, TokenType,
+    VALUE_COUNTER_SYNC, VALUE_DISABLE_PAYG,
 };
 
 /// How far ahead of the count a token may be (spec §8).
@@ -183,9 +184,13 @@ pub fn decode(
         // No chain position can print as this number.
         return decoded;
     }
-    let modulus = kind.modulus();
     let field = field_of(kind, number);
-    let value = ((field + modulus - field_of(kind, u64::from(starting_code))) % modulus) as u32;
+    // `chain.token() == number` <=> the code without its value field is `head`, that is
+    // `head <= code < head + modulus`: a comparison instead of a remainder per step.
+    let head = number - field;
+    let is_match = |code: u64| code >= head && code - head < kind.modulus();
+    // `field` < modulus ≤ 10^6: the cast keeps every bit.
+    let value = value_of(kind, field as u32, starting_code);
     let sync = value == VALUE_COUNTER_SYNC;
     let reach = if sync && kind == TokenKind::Standard {
         MAX_JUMP_SYNC
@@ -195,52 +200,58 @@ pub fn decode(
     let limit = state.count.saturating_add(reach);
     let low = lowest_valid(state.count, sync);
 
-    let mut chain = Chain::new(key, kind, starting_code, field);
+    // The walk works on bare chain positions rather than a `Chain`, so that it and the
+    // checkpoint upkeep below share one hash step (`next_code`) and no chain state.
+    let chain_start = ChainPos {
+        count: 0,
+        code: with_field(kind, u64::from(starting_code), field),
+    };
     let slot = checkpoints
         .iter()
         .position(|c| matches!(c, Some(c) if c.kind == kind && u64::from(c.field) == field));
-    if let Some(Some(cp)) = slot.and_then(|i| checkpoints.get(i)) {
-        if cp.pos.count <= low {
-            chain = chain.resume(cp.pos);
-        }
-    }
-    let start = chain.pos();
+    let start = match slot.and_then(|i| checkpoints.get(i)) {
+        Some(Some(cp)) if cp.pos.count <= low => cp.pos,
+        _ => chain_start,
+    };
 
-    // Codes of the last 16 positions walked, to park the checkpoint without re-walking.
-    let mut ring = [0u64; WINDOW as usize];
+    // Walk up to `limit`. When that finds no valid match, walk the positions below the
+    // checkpoint too (the same loop, from the chain start): nothing there is valid, but a
+    // match there is a replay.
+    let mut pos = start;
     let mut older_seen = false;
     let mut accepted = None;
+    let mut stop = limit;
     loop {
-        let pos = chain.pos();
-        if let Some(r) = ring.get_mut((pos.count % WINDOW) as usize) {
-            *r = pos.code;
-        }
-        if chain.token() == number {
+        if is_match(pos.code) {
             if state.is_valid(pos.count, sync) {
                 accepted = Some(pos.count);
                 break;
             }
             older_seen = true;
+            if pos.count < start.count {
+                break;
+            }
         }
-        if pos.count >= limit || !chain.advance() {
-            break;
-        }
-    }
-    decoded.steps = chain.steps();
-
-    let Some(n) = accepted else {
-        if !older_seen && start.count > 0 {
-            // Below the checkpoint nothing is valid, but a match there is a replay.
-            let mut below = Chain::new(key, kind, starting_code, field);
-            while below.pos().count < start.count {
-                if below.token() == number {
-                    older_seen = true;
+        match pos.count.checked_add(1) {
+            Some(next) if pos.count < stop => {
+                pos = ChainPos {
+                    count: next,
+                    code: next_code(key, kind, pos.code),
+                };
+                decoded.steps = decoded.steps.saturating_add(1);
+            }
+            // The end of a walk.
+            _ => {
+                if older_seen || start.count == 0 || stop == start.count {
                     break;
                 }
-                below.advance();
+                stop = start.count;
+                pos = chain_start;
             }
-            decoded.steps = decoded.steps.saturating_add(below.steps());
         }
+    }
+
+    let Some(n) = accepted else {
         decoded.outcome = if older_seen {
             Outcome::AlreadyUsed
         } else {
@@ -265,52 +276,36 @@ pub fn decode(
     if checkpoints.is_empty() {
         return decoded;
     }
-    // Park this chain at its new lowest valid position: from the ring when it is among the
-    // last 16 positions walked, otherwise by walking on from where this walk started.
-    let new_low = lowest_valid(state.count, sync);
-    let parked = match ring.get((new_low % WINDOW) as usize) {
-        Some(&code) if new_low <= n && n - new_low < WINDOW && new_low >= start.count => ChainPos {
-            count: new_low,
-            code,
-        },
-        _ => {
-            let mut c = Chain::new(key, kind, starting_code, field).resume(start);
-            c.seek(new_low);
-            decoded.upkeep_steps = c.steps();
-            c.pos()
-        }
-    };
+    // Most recently used first; the least recently used slot is dropped. The chain goes in
+    // where this walk started; the loop below parks it (and every other cached chain) at its
+    // lowest valid position. A swap loop rather than `rotate_right`, which pulls in
+    // `memmove` (~1.3 KB on thumbv6m).
     let fresh = Checkpoint {
         kind,
         field: field as u32,
-        pos: parked,
+        pos: start,
     };
-    // Most recently used first; the least recently used slot is dropped.
     let end = slot.unwrap_or(checkpoints.len() - 1);
-    if let Some(front) = checkpoints.get_mut(..=end) {
-        front.rotate_right(1);
+    let mut carry = Some(fresh);
+    for slot in checkpoints.iter_mut().take(end.saturating_add(1)) {
+        core::mem::swap(slot, &mut carry);
     }
-    if let Some(first) = checkpoints.first_mut() {
-        *first = Some(fresh);
-    }
-    // Keep the other cached chains inside the window too (amortised: each moves as far as
-    // the count moves), so that each of them still resolves within the bound.
+    // Move every cached chain up to its new lowest valid position: this token's chain by
+    // walking again from where its walk started (at most the distance just walked; keeping
+    // the codes walked instead would cost a 128-byte buffer and its code), the others as far
+    // as the count moved (amortised), so that each of them still resolves within the bound.
     let count = state.count;
-    let code_field = field_of(kind, u64::from(starting_code));
-    for cp in checkpoints.iter_mut().skip(1).flatten() {
-        let m = cp.kind.modulus();
-        let sc_field = if cp.kind == kind {
-            code_field
-        } else {
-            field_of(cp.kind, u64::from(starting_code))
-        };
-        let cp_sync = (u64::from(cp.field) + m - sc_field) % m == u64::from(VALUE_COUNTER_SYNC);
+    for cp in checkpoints.iter_mut().flatten() {
+        // A corrupted field >= modulus gives some value other than counter sync; such a
+        // checkpoint matches no token anyway.
+        let cp_sync = value_of(cp.kind, cp.field, starting_code) == VALUE_COUNTER_SYNC;
         let target = lowest_valid(count, cp_sync);
-        if cp.pos.count < target {
-            let mut c = Chain::new(key, cp.kind, starting_code, u64::from(cp.field)).resume(cp.pos);
-            c.seek(target);
-            decoded.upkeep_steps = decoded.upkeep_steps.saturating_add(c.steps());
-            cp.pos = c.pos();
+        while cp.pos.count < target {
+            cp.pos = ChainPos {
+                count: cp.pos.count + 1,
+                code: next_code(key, cp.kind, cp.pos.code),
+            };
+            decoded.upkeep_steps = decoded.upkeep_steps.saturating_add(1);
         }
     }
     decoded

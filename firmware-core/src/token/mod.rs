@@ -11,9 +11,6 @@ pub use decode::{decode, Checkpoint, Decoded, Outcome, UsedCounts};
 pub use encode::{generate, next_count, Generated};
 pub use text::{parse, TokenText};
 
-use core::hash::Hasher;
-use siphasher::sip::SipHasher24;
-
 /// A device's 16-byte secret key.
 pub type Key = [u8; 16];
 
@@ -93,10 +90,83 @@ impl TokenType {
 }
 
 /// SipHash-2-4 of `msg` under `key` (k0/k1 little-endian from the key bytes).
+///
+/// Written out here rather than taken from `siphasher` (which the tests use as the
+/// reference): siphasher unrolls its rounds, which costs ~1.1 KB of Cortex-M0 code, while
+/// one shared round loop costs a fifth of that (see ARCHITECTURE.md, "Decoder cost and
+/// checkpoints"). Not inlined: the protocol's MACs and the starting code share this copy.
+#[inline(never)]
 pub fn siphash24(key: &Key, msg: &[u8]) -> u64 {
-    let mut h = SipHasher24::new_with_key(key);
-    h.write(msg);
-    h.finish()
+    let mut v = sip_init(key);
+    let mut blocks = msg.chunks_exact(8);
+    for block in &mut blocks {
+        sip_rounds(&mut v, le_word(block), 2);
+    }
+    // The length byte is the message length mod 256 (spec §2).
+    let last = le_word(blocks.remainder()) | (msg.len() as u64) << 56;
+    sip_finish(v, last)
+}
+
+/// SipHash-2-4 of an 8-byte message given as the halves of its little-endian word: the
+/// same hash as `siphash24(key, &m.to_le_bytes())` for `m = hi << 32 | lo`, without the
+/// byte handling. The chain steps hash only 8-byte messages. (Halves, because next9's
+/// `m | m << 32` is folded into a multiplication by 2^32 + 1, a libcall on the M0.)
+#[inline(never)]
+fn siphash24_u64(key: &Key, lo: u32, hi: u32) -> u64 {
+    let m = u64::from(hi) << 32 | u64::from(lo);
+    let mut v = sip_init(key);
+    sip_rounds(&mut v, m, 2);
+    sip_finish(v, 8 << 56)
+}
+
+/// The little-endian word of up to 8 bytes (missing high bytes are zero).
+fn le_word(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .take(8)
+        .rev()
+        .fold(0, |w, &b| w << 8 | u64::from(b))
+}
+
+/// The initial state for `key`.
+fn sip_init(key: &Key) -> [u64; 4] {
+    let k0 = le_word(key.get(..8).unwrap_or_default());
+    let k1 = le_word(key.get(8..).unwrap_or_default());
+    [
+        k0 ^ 0x736f_6d65_7073_6575,
+        k1 ^ 0x646f_7261_6e64_6f6d,
+        k0 ^ 0x6c79_6765_6e65_7261,
+        k1 ^ 0x7465_6462_7974_6573,
+    ]
+}
+
+/// The last block (tail bytes and length byte) and the four finalisation rounds.
+fn sip_finish(mut v: [u64; 4], last: u64) -> u64 {
+    sip_rounds(&mut v, last, 2);
+    v[2] ^= 0xff;
+    sip_rounds(&mut v, 0, 4);
+    v[0] ^ v[1] ^ v[2] ^ v[3]
+}
+
+/// Message word `m` in, `n` SipRounds, `m` out (a block is `n = 2`; the finalisation
+/// rounds take `m = 0`). One loop body in flash for every round of every hash.
+#[inline(never)]
+fn sip_rounds(v: &mut [u64; 4], m: u64, n: u32) {
+    let [mut v0, mut v1, mut v2, mut v3] = *v;
+    v3 ^= m;
+    for _ in 0..n {
+        v0 = v0.wrapping_add(v1);
+        v1 = v1.rotate_left(13) ^ v0;
+        v0 = v0.rotate_left(32);
+        v2 = v2.wrapping_add(v3);
+        v3 = v3.rotate_left(16) ^ v2;
+        v0 = v0.wrapping_add(v3);
+        v3 = v3.rotate_left(21) ^ v0;
+        v2 = v2.wrapping_add(v1);
+        v1 = v1.rotate_left(17) ^ v2;
+        v2 = v2.rotate_left(32);
+    }
+    *v = [v0 ^ m, v1, v2, v3];
 }
 
 /// Fold a 64-bit hash to the 30-bit number the standard token uses (spec §3.1 steps 3-5).
@@ -112,14 +182,17 @@ fn fold30(h: u64) -> u32 {
 
 /// One step of the standard chain: `next9(x)` (spec §3.1).
 pub fn next9(key: &Key, x: u32) -> u32 {
-    let b = x.to_be_bytes();
-    let m = [b[0], b[1], b[2], b[3], b[0], b[1], b[2], b[3]];
-    fold30(siphash24(key, &m))
+    // The message is the 4 big-endian bytes of x twice; as a little-endian word that is
+    // the byte-swapped x in both halves.
+    let m = x.swap_bytes();
+    fold30(siphash24_u64(key, m, m))
 }
 
 /// One step of the extended chain: `next12(x)` (spec §7).
 pub fn next12(key: &Key, x: u64) -> u64 {
-    let t = siphash24(key, &x.to_be_bytes()) >> 24;
+    // The message is the 8 big-endian bytes of x: as a little-endian word, x byte-swapped.
+    let m = x.swap_bytes();
+    let t = siphash24_u64(key, m as u32, (m >> 32) as u32) >> 24;
     if t > 999_999_999_999 {
         t - 99_511_627_777
     } else {
@@ -199,11 +272,7 @@ impl<'k> Chain<'k> {
         let Some(count) = self.pos.count.checked_add(1) else {
             return false;
         };
-        self.pos.code = match self.kind {
-            // Standard codes are < 10^9, so the cast keeps every bit.
-            TokenKind::Standard => u64::from(next9(self.key, self.pos.code as u32)),
-            TokenKind::Extended => next12(self.key, self.pos.code),
-        };
+        self.pos.code = next_code(self.key, self.kind, self.pos.code);
         self.pos.count = count;
         self.steps = self.steps.saturating_add(1);
         true
@@ -221,13 +290,50 @@ impl<'k> Chain<'k> {
     }
 }
 
+/// The chain code after `code` on a chain of `kind`: one hash step.
+pub(crate) fn next_code(key: &Key, kind: TokenKind, code: u64) -> u64 {
+    match kind {
+        // Standard codes are < 10^9, so the cast keeps every bit.
+        TokenKind::Standard => u64::from(next9(key, code as u32)),
+        TokenKind::Extended => next12(key, code),
+    }
+}
+
 /// The value field of a token number.
+///
+/// Binary long division (restoring, one bit per step, most significant first): the
+/// Cortex-M0 has no divider, and a `u64 % m` would link the 64-bit division routines
+/// (~1.3 KB of thumbv6m code) for the few remainders a decode needs. The remainder stays
+/// below `2 * m < 2^21`, so it is kept in 32 bits, as are the two halves of `x`.
 pub(crate) fn field_of(kind: TokenKind, x: u64) -> u64 {
-    x % kind.modulus()
+    let m = kind.modulus() as u32;
+    let mut r = 0u32;
+    for mut half in [(x >> 32) as u32, x as u32] {
+        for _ in 0..32 {
+            r = (r << 1) | (half >> 31);
+            half <<= 1;
+            if r >= m {
+                r -= m;
+            }
+        }
+    }
+    u64::from(r)
+}
+
+/// The value carried by value field `field` (< modulus) for a device with `starting_code`:
+/// `(field - field_of(starting_code)) mod modulus`, without a division.
+/// In 32 bits: fields and moduli are below 2^20.
+pub(crate) fn value_of(kind: TokenKind, field: u32, starting_code: u32) -> u32 {
+    let base = field_of(kind, u64::from(starting_code)) as u32;
+    if field >= base {
+        field - base
+    } else {
+        (field + kind.modulus() as u32).wrapping_sub(base)
+    }
 }
 
 /// `x` with its value field replaced by `field`. Saturates for codes no chain produces
 /// (a corrupted checkpoint near `u64::MAX`), which then match no token.
 pub(crate) fn with_field(kind: TokenKind, x: u64, field: u64) -> u64 {
-    (x - x % kind.modulus()).saturating_add(field % kind.modulus())
+    (x - field_of(kind, x)).saturating_add(field_of(kind, field))
 }

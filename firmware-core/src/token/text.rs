@@ -67,19 +67,28 @@ pub fn parse(digits: &[u8], restricted: bool) -> Result<(u64, TokenKind), Error>
             return Err(Error::BadLength);
         }
     };
-    let mut n: u64 = 0;
-    for &d in digits {
+    // Decimal digits go into two 32-bit halves, the last 9 digits and the (at most 3)
+    // before them, joined as `hi * 10^9 + lo` = `(hi * 5^9) << 9 + lo` (`hi * 5^9` <
+    // 1000 * 1 953 125 fits 32 bits): no 64-bit multiplication, which the Cortex-M0 lacks.
+    let split = digits.len().saturating_sub(9);
+    let (mut n, mut hi, mut lo) = (0u64, 0u32, 0u32);
+    for (i, &d) in digits.iter().enumerate() {
         if !d.is_ascii_digit() {
             return Err(Error::NotADigit);
         }
-        n = if restricted {
+        if restricted {
             if !(b'1'..=b'4').contains(&d) {
                 return Err(Error::RestrictedDigit);
             }
-            (n << 2) | u64::from(d - b'1')
+            n = (n << 2) | u64::from(d - b'1');
+        } else if i < split {
+            hi = hi * 10 + u32::from(d - b'0');
         } else {
-            n * 10 + u64::from(d - b'0')
-        };
+            lo = lo * 10 + u32::from(d - b'0');
+        }
+    }
+    if !restricted {
+        n = (u64::from(hi * 1_953_125) << 9) + u64::from(lo);
     }
     Ok((n, kind))
 }

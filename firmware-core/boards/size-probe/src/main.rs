@@ -7,14 +7,19 @@
 #![no_std]
 #![no_main]
 
-#[cfg(not(any(feature = "baseline", feature = "decoder")))]
-compile_error!("enable exactly one variant feature: `baseline` or `decoder`");
-#[cfg(all(feature = "baseline", feature = "decoder"))]
-compile_error!("the variant features `baseline` and `decoder` exclude each other");
+#[cfg(not(any(feature = "baseline", feature = "decoder", feature = "device")))]
+compile_error!("enable exactly one variant feature: `baseline`, `decoder` or `device`");
+#[cfg(any(
+    all(feature = "baseline", feature = "decoder"),
+    all(feature = "baseline", feature = "device"),
+    all(feature = "decoder", feature = "device"),
+))]
+compile_error!("the variant features `baseline`, `decoder` and `device` exclude each other");
 
 use core::ptr::{addr_of, addr_of_mut, read_volatile, write_volatile};
 use cortex_m_rt::entry;
 
+#[cfg(not(feature = "device"))]
 /// What a device gets from outside: its provisioning, its persisted state and the typed
 /// token text.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +34,7 @@ struct Input {
     text: [u8; 20],
 }
 
+#[cfg(not(feature = "device"))]
 /// What the device keeps and reports.
 #[derive(Debug, Clone, Copy)]
 #[repr(C)]
@@ -39,6 +45,7 @@ struct Output {
     mask: u16,
 }
 
+#[cfg(not(feature = "device"))]
 #[no_mangle]
 static mut INPUT: Input = Input {
     key: [0; 16],
@@ -50,6 +57,7 @@ static mut INPUT: Input = Input {
     text: [0; 20],
 };
 
+#[cfg(not(feature = "device"))]
 #[no_mangle]
 static mut OUTPUT: Output = Output {
     result: 0,
@@ -58,17 +66,20 @@ static mut OUTPUT: Output = Output {
     mask: 0,
 };
 
+#[cfg(not(feature = "device"))]
 fn read_input() -> Input {
     // SAFETY: single-threaded image without interrupt handlers touching INPUT; the
     // volatile read is what keeps the inputs opaque to the optimiser.
     unsafe { read_volatile(addr_of!(INPUT)) }
 }
 
+#[cfg(not(feature = "device"))]
 fn write_output(out: Output) {
     // SAFETY: as for `read_input`.
     unsafe { write_volatile(addr_of_mut!(OUTPUT), out) }
 }
 
+#[cfg(not(feature = "device"))]
 #[entry]
 fn main() -> ! {
     loop {
@@ -201,6 +212,147 @@ mod decoder {
 }
 #[cfg(feature = "decoder")]
 use decoder::step;
+
+/// The whole device logic: `firmware_core::app::App` (token decoder + PAYG state machine +
+/// record store + UART protocol) over an in-RAM "EEPROM", fed with opaque events.
+#[cfg(feature = "device")]
+mod device {
+    use super::{addr_of, addr_of_mut, read_volatile, write_volatile};
+    use core::mem::MaybeUninit;
+    use firmware_core::app::{App, REPLY_MAX};
+    use firmware_core::payg::{Keypress, Output};
+    use firmware_core::storage::Store;
+    use firmware_core::Error;
+
+    /// Bytes of the simulated EEPROM: two record slots of 128 bytes (a record is 104).
+    const EEPROM_LEN: usize = 256;
+
+    /// The simulated EEPROM. Zeroed (`.bss`): an all-zero slot reads as blank. Not device
+    /// state: a real board has the bytes in its EEPROM or flash, not in RAM.
+    #[no_mangle]
+    static mut EEPROM: [u8; EEPROM_LEN] = [0; EEPROM_LEN];
+
+    /// The EEPROM driver: zero-sized, so that `App<Eeprom>` is exactly the device state.
+    /// Volatile byte accesses, like a memory-mapped EEPROM, so nothing folds.
+    #[derive(Debug)]
+    struct Eeprom;
+
+    fn range(offset: usize, len: usize) -> Result<core::ops::Range<usize>, Error> {
+        match offset.checked_add(len) {
+            Some(end) if end <= EEPROM_LEN => Ok(offset..end),
+            _ => Err(Error::StorageIo),
+        }
+    }
+
+    impl Store for Eeprom {
+        fn capacity(&self) -> usize {
+            EEPROM_LEN
+        }
+
+        fn read(&mut self, offset: usize, buf: &mut [u8]) -> Result<(), Error> {
+            for (i, b) in range(offset, buf.len())?.zip(buf) {
+                // SAFETY: `i < EEPROM_LEN` (checked by `range`); single-threaded image.
+                *b = unsafe { read_volatile(addr_of!(EEPROM).cast::<u8>().add(i)) };
+            }
+            Ok(())
+        }
+
+        fn write(&mut self, offset: usize, data: &[u8]) -> Result<(), Error> {
+            for (i, b) in range(offset, data.len())?.zip(data) {
+                // SAFETY: as in `read`.
+                unsafe { write_volatile(addr_of_mut!(EEPROM).cast::<u8>().add(i), *b) };
+            }
+            Ok(())
+        }
+    }
+
+    /// One event from the outside world: what happened (`op`: 0 = UART byte, 1 = tick,
+    /// 2 = key press), its byte and the clock.
+    #[derive(Debug, Clone, Copy)]
+    #[repr(C)]
+    struct Event {
+        op: u8,
+        byte: u8,
+        now: u32,
+    }
+
+    #[no_mangle]
+    static mut EVENT: Event = Event {
+        op: 0,
+        byte: 0,
+        now: 0,
+    };
+
+    /// The hardware RNG's output register.
+    #[no_mangle]
+    static mut RNG: u64 = 0;
+
+    /// The application: in `.bss`, so that the size of the `APP` symbol is
+    /// `size_of::<App<Eeprom>>()`, the device's RAM state (`cargo xtask size` reports it).
+    #[no_mangle]
+    static mut APP: MaybeUninit<App<Eeprom>> = MaybeUninit::uninit();
+
+    /// Where the UART transmitter takes replies from.
+    #[no_mangle]
+    static mut REPLY: [u8; REPLY_MAX] = [0; REPLY_MAX];
+
+    /// What the board acts on: reply length (0 = none), the load switch, the event output.
+    #[no_mangle]
+    static mut REPLY_LEN: usize = 0;
+    #[no_mangle]
+    static mut POWER: bool = false;
+    #[no_mangle]
+    static mut EVENT_OUTPUT: MaybeUninit<Output> = MaybeUninit::uninit();
+
+    fn event() -> Event {
+        // SAFETY: single-threaded image without interrupt handlers.
+        unsafe { read_volatile(addr_of!(EVENT)) }
+    }
+
+    pub(super) fn run() -> ! {
+        let Ok(app) = App::boot(Eeprom, "size-probe", event().now) else {
+            loop {
+                core::hint::spin_loop();
+            }
+        };
+        // SAFETY: written once, before any other use; single-threaded image.
+        let app = unsafe { (*addr_of_mut!(APP)).write(app) };
+        let mut entropy = || {
+            // SAFETY: as in `event`.
+            unsafe { read_volatile(addr_of!(RNG)) }
+        };
+        loop {
+            let ev = event();
+            let out = match ev.op {
+                0 => {
+                    // The reply goes straight into the transmit buffer, which the optimiser
+                    // must assume is read (the pointer escapes through `black_box`).
+                    // SAFETY: single-threaded; the one reference lives for this call.
+                    let reply = unsafe { &mut *core::hint::black_box(addr_of_mut!(REPLY)) };
+                    let len = app.receive(ev.byte, ev.now, &mut entropy, reply);
+                    // SAFETY: as in `event`.
+                    unsafe { write_volatile(addr_of_mut!(REPLY_LEN), len.unwrap_or(0)) };
+                    None
+                }
+                1 => Some(app.tick(ev.now)),
+                _ => Keypress::from_ascii(ev.byte).map(|k| app.key(k, ev.now)),
+            };
+            // SAFETY: as in `event`.
+            unsafe {
+                if let Some(out) = out {
+                    write_volatile(addr_of_mut!(EVENT_OUTPUT).cast::<Output>(), out);
+                }
+                write_volatile(addr_of_mut!(POWER), app.power_on(ev.now));
+            }
+        }
+    }
+}
+
+#[cfg(feature = "device")]
+#[entry]
+fn main() -> ! {
+    device::run()
+}
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
