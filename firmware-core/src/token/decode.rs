@@ -221,7 +221,13 @@ pub fn decode(
     let mut older_seen = false;
     let mut accepted = None;
     let mut stop = limit;
+    // The walk passes `low` (every valid position is at or above it): remember the code
+    // there, so parking this chain afterwards costs at most the jump, never a re-walk.
+    let mut parked = start;
     loop {
+        if pos.count == low {
+            parked = pos;
+        }
         if is_match(pos.code) {
             if state.is_valid(pos.count, sync) {
                 accepted = Some(pos.count);
@@ -277,23 +283,22 @@ pub fn decode(
         return decoded;
     }
     // Most recently used first; the least recently used slot is dropped. The chain goes in
-    // where this walk started; the loop below parks it (and every other cached chain) at its
+    // at `low` (or where this walk started); the loop below parks it (and every other cached chain) at its
     // lowest valid position. A swap loop rather than `rotate_right`, which pulls in
     // `memmove` (~1.3 KB on thumbv6m).
     let fresh = Checkpoint {
         kind,
         field: field as u32,
-        pos: start,
+        pos: parked,
     };
     let end = slot.unwrap_or(checkpoints.len() - 1);
     let mut carry = Some(fresh);
     for slot in checkpoints.iter_mut().take(end.saturating_add(1)) {
         core::mem::swap(slot, &mut carry);
     }
-    // Move every cached chain up to its new lowest valid position: this token's chain by
-    // walking again from where its walk started (at most the distance just walked; keeping
-    // the codes walked instead would cost a 128-byte buffer and its code), the others as far
-    // as the count moved (amortised), so that each of them still resolves within the bound.
+    // Move every cached chain up to its new lowest valid position: this token's chain from
+    // the old `low` (at most the jump), the others as far as the count moved (amortised),
+    // so that each of them still resolves within the bound.
     let count = state.count;
     for cp in checkpoints.iter_mut().flatten() {
         // A corrupted field >= modulus gives some value other than counter sync; such a

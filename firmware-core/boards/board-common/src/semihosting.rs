@@ -157,3 +157,27 @@ impl Store for SemihostingStore {
         }
     }
 }
+
+const SYS_WRITE0: u32 = 0x04;
+const SYS_EXIT: u32 = 0x18;
+/// `ADP_Stopped_ApplicationExit`: the reason code for a normal exit.
+const ADP_STOPPED_APPLICATION_EXIT: usize = 0x2_0026;
+
+/// Print a NUL-terminated text on the debug host's console (QEMU's stdout).
+pub fn write0(text: &CStr) {
+    // SAFETY: SYS_WRITE0 reads the NUL-terminated string, alive for the call.
+    unsafe {
+        call(SYS_WRITE0, text.as_ptr() as usize);
+    }
+}
+
+/// End the emulation (QEMU exits; a debugger stops the target).
+pub fn exit() -> ! {
+    // SAFETY: SYS_EXIT on 32-bit ARM takes the reason code itself in r1.
+    unsafe {
+        call(SYS_EXIT, ADP_STOPPED_APPLICATION_EXIT);
+    }
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
