@@ -149,6 +149,15 @@ pub(crate) fn verify(conn: &rusqlite::Connection) -> Result<VerifyReport, Ledger
             },
             &mut problems,
         );
+        // Reading on through damaged pages would only report the damage again.
+        return Ok(VerifyReport {
+            ok: false,
+            audit_rows: 0,
+            tokens: 0,
+            units: 0,
+            first_broken_seq: None,
+            problems,
+        });
     }
     // 1. The hash chain.
     let mut first_broken = None;

@@ -136,6 +136,13 @@ impl LedgerError {
 impl From<rusqlite::Error> for LedgerError {
     fn from(e: rusqlite::Error) -> Self {
         use rusqlite::ErrorCode as C;
+        if matches!(
+            e,
+            rusqlite::Error::InvalidColumnType(..) | rusqlite::Error::FromSqlConversionFailure(..)
+        ) {
+            // A ledger column holding a value of the wrong type: damage or tampering.
+            return LedgerError::Corrupt(format!("unexpected data in the ledger: {e}"));
+        }
         match e.sqlite_error_code() {
             Some(C::NotADatabase | C::DatabaseCorrupt) => LedgerError::Corrupt(e.to_string()),
             Some(C::DatabaseBusy | C::DatabaseLocked) => LedgerError::Busy,

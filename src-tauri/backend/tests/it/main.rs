@@ -1,4 +1,7 @@
 //! paygo's one integration-test binary.
 
 mod cli;
+mod ledger;
+#[cfg(unix)]
+mod ledger_crash;
 mod token;
