@@ -69,6 +69,8 @@ CREATE TABLE tokens (
     UNIQUE (unit_id, count)
 );
 CREATE UNIQUE INDEX tokens_payment_ref ON tokens(unit_id, payment_ref) WHERE payment_ref IS NOT NULL;
+-- For the "reference already used on another unit" warning.
+CREATE INDEX tokens_by_payment_ref ON tokens(payment_ref) WHERE payment_ref IS NOT NULL;
 CREATE TABLE audit (
     seq       INTEGER PRIMARY KEY,
     at        INTEGER NOT NULL,
