@@ -2,6 +2,7 @@
 
 mod cli;
 mod ledger;
+mod ledger_cli;
 #[cfg(unix)]
 mod ledger_crash;
 mod token;
