@@ -22,7 +22,7 @@ mod seal;
 pub use audit::{AuditRow, Problem, VerifyReport};
 pub use error::LedgerError;
 pub use schema::SCHEMA_VERSION;
-pub use seal::{passphrase_from_env_or_prompt, KdfParams, Passphrase, SealKey};
+pub use seal::{passphrase_from_env_or_prompt, DeviceKey, KdfParams, Passphrase, SealKey};
 
 use firmware_core::token::{
     self as ft, ChainPos, Checkpoint, Key, Outcome, TokenKind, TokenText, TokenType, UsedCounts,
@@ -32,7 +32,6 @@ use serde::Serialize;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use zeroize::Zeroizing;
 
 type Result<T> = std::result::Result<T, LedgerError>;
 
@@ -429,6 +428,24 @@ fn meta_u32(conn: &Connection, key: &str) -> Result<u32> {
         .ok_or_else(|| LedgerError::Corrupt(format!("meta {key} unreadable")))
 }
 
+/// Owner-only file permissions (defence in depth: the keys are sealed anyway). SQLite gives
+/// the -wal and -shm files the database file's permissions.
+fn restrict_permissions(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| {
+            LedgerError::Io {
+                context: format!("restricting the permissions of {}", path.display()),
+                message: e.to_string(),
+            }
+        })?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 /// A unit row as issuing needs it.
 struct UnitRow {
     id: i64,
@@ -522,6 +539,7 @@ impl Ledger {
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
         )?;
+        restrict_permissions(path)?;
         configure(&conn)?;
         schema::migrate(&mut conn)?;
         let mut salt = [0u8; 16];
@@ -858,7 +876,7 @@ impl Ledger {
     }
 
     /// The unsealed key of a unit (for provisioning and challenge checks). Never print it.
-    pub fn unit_key(&self, serial: &str) -> Result<Zeroizing<Key>> {
+    pub fn unit_key(&self, serial: &str) -> Result<DeviceKey> {
         let row = load_unit(&self.conn, serial)?;
         self.seal_key()?
             .open_device_key(&row.serial, &row.key_sealed, &row.key_nonce)
@@ -1072,6 +1090,7 @@ impl Ledger {
             .as_ref()
             .ok_or(LedgerError::Locked)?
             .open_device_key(&row.serial, &row.key_sealed, &row.key_nonce)?;
+        let key = key.expose();
         let sc = row.starting_code;
         let embedded = match token_type {
             TokenType::DisablePayg => ft::VALUE_DISABLE_PAYG,
@@ -1106,10 +1125,10 @@ impl Ledger {
             .to_string();
         let lag_before = cached
             .map(|c| c.1)
-            .unwrap_or_else(|| ft::Chain::new(&key, kind, sc, field).pos());
+            .unwrap_or_else(|| ft::Chain::new(key, kind, sc, field).pos());
         let mut lag = lag_before;
         if g.count >= lag.count.saturating_add(LAG_MAX) {
-            let mut c = ft::Chain::new(&key, kind, sc, field).resume(lag);
+            let mut c = ft::Chain::new(key, kind, sc, field).resume(lag);
             c.seek(g.count - LAG_MIN);
             lag = c.pos();
         }

@@ -101,6 +101,10 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), LedgerError> {
             known: SCHEMA_VERSION,
         });
     }
+    if version == SCHEMA_VERSION {
+        // Up to date: write nothing (the transaction rolls back when dropped).
+        return Ok(());
+    }
     for step in MIGRATIONS.iter().skip(version as usize) {
         tx.execute_batch(step)?;
     }

@@ -28,6 +28,23 @@ impl std::fmt::Debug for Passphrase {
     }
 }
 
+/// A device key taken out of the ledger. Redacted Debug; wiped on drop. Use
+/// [`DeviceKey::expose`] only to hand it to the token engine or the provisioning link.
+pub struct DeviceKey(Zeroizing<Key>);
+
+impl DeviceKey {
+    /// The raw key bytes. Never print or log them.
+    pub fn expose(&self) -> &Key {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DeviceKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DeviceKey(<redacted>)")
+    }
+}
+
 /// Argon2id cost parameters, stored in the ledger's `meta` table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KdfParams {
@@ -146,7 +163,7 @@ impl SealKey {
         serial: &str,
         sealed: &[u8],
         nonce: &[u8],
-    ) -> Result<Zeroizing<Key>, LedgerError> {
+    ) -> Result<DeviceKey, LedgerError> {
         let plain = self.open(sealed, nonce, serial.as_bytes()).ok_or_else(|| {
             LedgerError::Crypto(format!(
                 "the sealed key of {serial} does not open (tampered or moved between units)"
@@ -159,7 +176,7 @@ impl SealKey {
             )));
         }
         key.copy_from_slice(&plain);
-        Ok(key)
+        Ok(DeviceKey(key))
     }
 }
 

@@ -105,7 +105,7 @@ fn wrong_passphrase_and_locked_ledger_are_clear_errors() {
     assert_eq!(code(locked.issue("SN-1", &add(1.0))), "LEDGER_LOCKED");
     assert_eq!(code(locked.unit_key("SN-1")), "LEDGER_LOCKED");
     locked.unlock(&pass()).expect("unlock");
-    assert_eq!(locked.unit_key("SN-1").expect("key").as_slice(), &key(1));
+    assert_eq!(locked.unit_key("SN-1").expect("key").expose(), &key(1));
     // The error reaches the CLI's error type with the same code.
     let e: paygo::Error = LedgerError::WrongPassphrase.into();
     assert_eq!(e.code(), "WRONG_PASSPHRASE");
@@ -181,6 +181,12 @@ fn device_keys_never_appear_in_the_file() {
         }
     }
     assert!(!debug.contains("correct horse"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "ledger file mode {mode:o}");
+    }
 }
 
 #[test]
@@ -423,7 +429,7 @@ fn provisioning_is_recorded_before_the_device_is_written() {
         l.pending_provisionings().expect("pending"),
         vec![(id, serial.clone())]
     );
-    assert_eq!(l.unit_key(&serial).expect("key").as_slice(), &key(9));
+    assert_eq!(l.unit_key(&serial).expect("key").expose(), &key(9));
     assert_eq!(code(l.issue(&serial, &add(1.0))), "BAD_UNIT_STATE");
     l.complete_provisioning(id, 0, Some("line-1"))
         .expect("complete");
