@@ -1112,7 +1112,7 @@ impl Ledger {
             )
             .optional()?;
         let g = ft::generate(
-            &key,
+            key,
             sc,
             row.count,
             token_type,
@@ -1142,7 +1142,7 @@ impl Ledger {
         };
         let mut ledger_state = UsedCounts::from_parts(row.count, row.used_mask);
         let d = ft::decode(
-            &key,
+            key,
             sc,
             &mut ledger_state,
             g.number,
@@ -1182,7 +1182,7 @@ impl Ledger {
             } else {
                 let mut device_state = UsedCounts::from_parts(dc, row.device_mask);
                 let d = ft::decode(
-                    &key,
+                    key,
                     sc,
                     &mut device_state,
                     g.number,
