@@ -1411,6 +1411,7 @@ impl Ledger {
         })
     }
 
+    #[doc(hidden)]
     /// The raw connection, for bulk tools and benchmarks in this crate's tests. Writes through
     /// it bypass the invariants; `verify` will report them.
     pub fn connection(&self) -> &Connection {

@@ -516,3 +516,50 @@ fn units_are_listed_by_page_status_and_search() {
         .expect("search");
     assert_eq!(found.total, 10);
 }
+
+#[test]
+fn concurrent_writers_never_share_a_count() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut l, path) = new_ledger(dir.path());
+    l.add_unit(&unit("W-1", 3), None).expect("add");
+    drop(l);
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let mut l = Ledger::open(&path, Some(&pass())).expect("open");
+                let mut got = Vec::new();
+                for i in 0..25 {
+                    let mut req = add(1.0);
+                    // Threads 0 and 1 share payment references: one token per reference.
+                    req.payment_ref = Some(format!("P-{}-{i}", t % 2));
+                    let out = l.issue("W-1", &req).expect("issue");
+                    got.push((out.count, out.token, out.idempotent));
+                }
+                got
+            })
+        })
+        .collect();
+    let mut fresh: Vec<u32> = Vec::new();
+    let mut all = Vec::new();
+    for t in threads {
+        for (count, token, idempotent) in t.join().expect("thread") {
+            if !idempotent {
+                fresh.push(count);
+            }
+            all.push((count, token));
+        }
+    }
+    fresh.sort_unstable();
+    let n = fresh.len();
+    fresh.dedup();
+    assert_eq!(fresh.len(), n, "a count was issued twice");
+    assert_eq!(n, 50, "25 references per pair of threads");
+    let l = Ledger::open(&path, None).expect("open");
+    let tokens = l.tokens("W-1").expect("tokens");
+    assert_eq!(tokens.len(), 50);
+    for (count, token) in all {
+        assert!(tokens.iter().any(|t| t.count == count && t.token == token));
+    }
+    assert!(l.verify().expect("verify").ok);
+}
