@@ -541,12 +541,14 @@ impl Ledger {
         )?;
         restrict_permissions(path)?;
         configure(&conn)?;
-        schema::migrate(&mut conn)?;
         let mut salt = [0u8; 16];
         seal::random(&mut salt)?;
         let key = SealKey::derive(pass, &salt, params)?;
         let (verifier, vnonce) = key.make_verifier()?;
+        // Schema, meta and the first audit row in one transaction: a crash during `init`
+        // leaves an empty file (NOT_A_LEDGER), never a ledger without its key parameters.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        schema::migrate_in(&tx)?;
         let put = |k: &str, v: &[u8]| -> Result<()> {
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES (?1, ?2)",
@@ -1162,7 +1164,7 @@ impl Ledger {
                 (g.count, 0)
             }
         };
-        if let Some(dc) = row.device_count.filter(|&dc| dc < row.count) {
+        if let Some(dc) = row.device_count.filter(|&dc| dc != row.count) {
             let sync = token_type == TokenType::CounterSync;
             let reach = if sync && kind == TokenKind::Standard {
                 100
@@ -1192,8 +1194,12 @@ impl Ledger {
                 if !matches!(d.outcome, Outcome::Accepted { .. }) {
                     warnings.push(Warning {
                         code: "DEVICE_WOULD_REJECT",
-                        message: format!("a device still at count {dc} would reject this token ({:?})", d.outcome),
-                        advice: "read the device count over UART, or issue a counter-sync token (--sync)".into(),
+                        message: format!("a device at count {dc} (its last read-out) would reject this token ({:?})", d.outcome),
+                        advice: if dc > row.count {
+                            "the device is ahead of the ledger, so tokens were issued outside it: find them before issuing more, and read the device count over UART".into()
+                        } else {
+                            "read the device count over UART, or issue a counter-sync token (--sync)".into()
+                        },
                     });
                 }
             }

@@ -94,6 +94,14 @@ pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 /// Apply the missing steps in one transaction.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), LedgerError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    if migrate_in(&tx)? {
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Apply the missing steps inside the caller's transaction; true when something changed.
+pub(crate) fn migrate_in(tx: &rusqlite::Transaction<'_>) -> Result<bool, LedgerError> {
     let version: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > SCHEMA_VERSION {
         return Err(LedgerError::TooNew {
@@ -102,13 +110,11 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), LedgerError> {
         });
     }
     if version == SCHEMA_VERSION {
-        // Up to date: write nothing (the transaction rolls back when dropped).
-        return Ok(());
+        return Ok(false);
     }
     for step in MIGRATIONS.iter().skip(version as usize) {
         tx.execute_batch(step)?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-    tx.commit()?;
-    Ok(())
+    Ok(true)
 }

@@ -348,6 +348,18 @@ fn the_device_twin_warns_before_a_token_the_device_would_reject() {
         .expect("issue")
         .warnings
         .is_empty());
+    // A device ahead of the ledger (tokens issued elsewhere) would refuse the next count.
+    let count = l.unit("D-1").expect("unit").count;
+    l.record_device_count("D-1", count + 10, u16::MAX, None)
+        .expect("record");
+    let out = l.issue("D-1", &add(1.0)).expect("issue");
+    assert!(
+        out.warnings.iter().any(|w| w.code == "DEVICE_WOULD_REJECT"),
+        "{:?}",
+        out.warnings
+    );
+    l.record_device_count("D-1", out.count, u16::MAX, None)
+        .expect("record");
     // After an unlock, ADD_TIME changes nothing on the device.
     l.issue("D-1", &with_operator(IssueAction::Unlock))
         .expect("unlock");
