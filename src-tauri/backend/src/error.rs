@@ -68,6 +68,9 @@ pub enum Error {
     /// The OS random generator failed.
     #[error("no randomness from the operating system: {0}")]
     Random(String),
+    /// The ledger refused or failed (see [`crate::ledger::LedgerError::code`]).
+    #[error(transparent)]
+    Ledger(#[from] crate::ledger::LedgerError),
     /// Local file or pty trouble (simulator state, links).
     #[error("{context}: {message}")]
     Io {
@@ -96,6 +99,7 @@ impl Error {
             Error::ChallengeFailed { .. } => "CHALLENGE_FAILED",
             Error::Random(_) => "RANDOM",
             Error::Io { .. } => "IO",
+            Error::Ledger(e) => e.code(),
             Error::Token(e) => match e {
                 E::ValueTooHigh => "VALUE_TOO_HIGH",
                 E::ValueNotAllowed => "VALUE_NOT_ALLOWED",

@@ -1,4 +1,8 @@
 //! paygo's one integration-test binary.
 
 mod cli;
+mod ledger;
+mod ledger_cli;
+#[cfg(unix)]
+mod ledger_crash;
 mod token;

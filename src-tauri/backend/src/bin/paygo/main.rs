@@ -3,8 +3,11 @@
 //! One module per command area; each parses its arguments and calls the `paygo` library.
 
 mod device;
+mod issue;
+mod ledger;
 mod sim;
 mod token;
+mod unit;
 
 use clap::{Parser, Subcommand};
 use serde::Serialize;
@@ -20,6 +23,9 @@ struct Cli {
     /// Print JSON (errors as {"error":{"code","message"}}).
     #[arg(long, global = true)]
     json: bool,
+    /// The ledger file (default: <data dir>/openpaygo-station/ledger.sqlite).
+    #[arg(long, global = true, value_name = "FILE")]
+    ledger: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -34,6 +40,14 @@ enum Command {
     Device(device::DeviceCommand),
     /// Run a simulated device on a pseudo-terminal.
     Sim(sim::SimArgs),
+    /// Create and verify the ledger.
+    #[command(subcommand)]
+    Ledger(ledger::LedgerCommand),
+    /// Units in the ledger.
+    #[command(subcommand)]
+    Unit(unit::UnitCommand),
+    /// Issue a token from the ledger.
+    Issue(issue::IssueArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +57,9 @@ fn main() -> ExitCode {
         Command::Token(c) => token::run(c, json),
         Command::Device(c) => device::run(c, json),
         Command::Sim(args) => sim::run(args),
+        Command::Ledger(c) => ledger::run(c, json, cli.ledger),
+        Command::Unit(c) => unit::run(c, json, cli.ledger),
+        Command::Issue(args) => issue::run(args, json, cli.ledger),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

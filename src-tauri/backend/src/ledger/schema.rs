@@ -1,0 +1,120 @@
+//! Schema migrations: `PRAGMA user_version` = number of steps applied.
+
+use super::LedgerError;
+use rusqlite::Connection;
+
+/// Migration steps, in order. Never edit a released step: append a new one.
+pub(crate) const MIGRATIONS: &[&str] = &[
+    // 1: the first schema.
+    r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+CREATE TABLE customers (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    phone      TEXT,
+    location   TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE units (
+    id               INTEGER PRIMARY KEY,
+    serial           TEXT NOT NULL UNIQUE,
+    model            TEXT,
+    starting_code    INTEGER NOT NULL,
+    key_sealed       BLOB NOT NULL,
+    key_nonce        BLOB NOT NULL,
+    count            INTEGER NOT NULL CHECK (count >= 0),
+    used_mask        INTEGER NOT NULL DEFAULT 0,
+    device_count     INTEGER,
+    device_mask      INTEGER NOT NULL DEFAULT 0,
+    restricted       INTEGER NOT NULL,
+    divider          INTEGER NOT NULL CHECK (divider BETWEEN 1 AND 255),
+    payg_disabled    INTEGER NOT NULL DEFAULT 0,
+    status           TEXT NOT NULL CHECK (status IN ('provisioning', 'in_stock', 'provisioned',
+                         'assigned', 'active', 'unlocked', 'returned', 'written_off')),
+    customer_id      INTEGER REFERENCES customers(id),
+    tariff_millidays INTEGER CHECK (tariff_millidays IS NULL OR tariff_millidays >= 0),
+    notes            TEXT,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL
+);
+CREATE INDEX units_by_status ON units(status, serial);
+CREATE INDEX units_by_customer ON units(customer_id);
+CREATE TABLE chain_cache (
+    unit_id   INTEGER NOT NULL REFERENCES units(id) ON DELETE CASCADE,
+    kind      INTEGER NOT NULL,
+    field     INTEGER NOT NULL,
+    count     INTEGER NOT NULL,
+    code      INTEGER NOT NULL,
+    lag_count INTEGER NOT NULL,
+    lag_code  INTEGER NOT NULL,
+    PRIMARY KEY (unit_id, kind, field)
+) WITHOUT ROWID;
+CREATE TABLE tokens (
+    id           INTEGER PRIMARY KEY,
+    unit_id      INTEGER NOT NULL REFERENCES units(id),
+    count        INTEGER NOT NULL,
+    type         TEXT NOT NULL,
+    value        INTEGER NOT NULL,
+    days         REAL,
+    extended     INTEGER NOT NULL DEFAULT 0,
+    token        TEXT NOT NULL,
+    payment_ref  TEXT,
+    amount_milli INTEGER,
+    operator     TEXT,
+    reason       TEXT,
+    created_at   INTEGER NOT NULL,
+    UNIQUE (unit_id, count)
+);
+CREATE UNIQUE INDEX tokens_payment_ref ON tokens(unit_id, payment_ref) WHERE payment_ref IS NOT NULL;
+-- For the "reference already used on another unit" warning.
+CREATE INDEX tokens_by_payment_ref ON tokens(payment_ref) WHERE payment_ref IS NOT NULL;
+CREATE TABLE audit (
+    seq       INTEGER PRIMARY KEY,
+    at        INTEGER NOT NULL,
+    actor     TEXT,
+    action    TEXT NOT NULL,
+    unit      TEXT,
+    detail    TEXT NOT NULL,
+    prev_hash BLOB NOT NULL,
+    hash      BLOB NOT NULL
+);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"#,
+];
+
+/// Latest schema version this build knows.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Apply the missing steps in one transaction.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), LedgerError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    if migrate_in(&tx)? {
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Apply the missing steps inside the caller's transaction; true when something changed.
+pub(crate) fn migrate_in(tx: &rusqlite::Transaction<'_>) -> Result<bool, LedgerError> {
+    let version: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(LedgerError::TooNew {
+            found: version,
+            known: SCHEMA_VERSION,
+        });
+    }
+    if version == SCHEMA_VERSION {
+        return Ok(false);
+    }
+    for step in MIGRATIONS.iter().skip(version as usize) {
+        tx.execute_batch(step)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    Ok(true)
+}

@@ -1,0 +1,577 @@
+//! The ledger library: migrations, passphrases, damaged files, sealed keys, idempotency,
+//! counts, the audit chain, the chain cache and the device twin.
+
+use paygo::ledger::{
+    format_serial, Customer, IssueAction, IssueRequest, KdfParams, Ledger, LedgerError, NewUnit,
+    Passphrase, Status, UnitQuery, SCHEMA_VERSION,
+};
+use paygo::token::{self, Action, Unit};
+use std::path::{Path, PathBuf};
+
+const KEY_HEX: &str = "A29AB82EDC5FBBC41EC9530F6DAC86B1";
+
+fn pass() -> Passphrase {
+    Passphrase::new("correct horse battery staple")
+}
+
+fn new_ledger(dir: &Path) -> (Ledger, PathBuf) {
+    let path = dir.join("ledger.sqlite");
+    let l = Ledger::create(&path, &pass(), KdfParams::INSECURE_FOR_TESTS).expect("create");
+    (l, path)
+}
+
+fn key(i: u8) -> [u8; 16] {
+    let mut k = token::parse_key(KEY_HEX).expect("key");
+    k[15] ^= i;
+    k
+}
+
+fn unit(serial: &str, i: u8) -> NewUnit {
+    NewUnit {
+        serial: serial.into(),
+        model: Some("SHS-10".into()),
+        key: key(i),
+        starting_code: None,
+        count: 0,
+        restricted: false,
+        divider: 1,
+    }
+}
+
+fn add(days: f64) -> IssueRequest {
+    IssueRequest::new(IssueAction::Add(days))
+}
+
+fn with_operator(action: IssueAction) -> IssueRequest {
+    let mut r = IssueRequest::new(action);
+    r.operator = Some("supervisor".into());
+    r
+}
+
+fn code<T: std::fmt::Debug>(r: Result<T, LedgerError>) -> &'static str {
+    r.expect_err("expected an error").code()
+}
+
+#[test]
+fn created_from_empty_migrated_and_reopened() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut l, path) = new_ledger(dir.path());
+    l.add_unit(&unit("SN-1", 1), Some("ops")).expect("add");
+    drop(l);
+    let raw = rusqlite::Connection::open(&path).expect("raw");
+    let v: u32 = raw
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("version");
+    assert_eq!(v, SCHEMA_VERSION);
+    drop(raw);
+    let l = Ledger::open(&path, Some(&pass())).expect("reopen");
+    assert_eq!(l.unit("SN-1").expect("unit").status, "provisioned");
+    assert!(l.verify().expect("verify").ok);
+    // Creating over an existing file is refused.
+    assert_eq!(
+        code(Ledger::create(
+            &path,
+            &pass(),
+            KdfParams::INSECURE_FOR_TESTS
+        )),
+        "LEDGER_EXISTS"
+    );
+    // Missing file, empty file.
+    assert_eq!(
+        code(Ledger::open(&dir.path().join("none"), None)),
+        "NO_LEDGER"
+    );
+    let empty = dir.path().join("empty.sqlite");
+    std::fs::write(&empty, b"").expect("write");
+    assert_eq!(code(Ledger::open(&empty, None)), "NOT_A_LEDGER");
+}
+
+#[test]
+fn wrong_passphrase_and_locked_ledger_are_clear_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut l, path) = new_ledger(dir.path());
+    l.add_unit(&unit("SN-1", 1), None).expect("add");
+    drop(l);
+    let wrong = Passphrase::new("tr0ub4dor");
+    assert_eq!(code(Ledger::open(&path, Some(&wrong))), "WRONG_PASSPHRASE");
+    let mut locked = Ledger::open(&path, None).expect("open without passphrase");
+    assert_eq!(
+        locked
+            .list_units(&UnitQuery::default())
+            .expect("list")
+            .total,
+        1
+    );
+    assert_eq!(code(locked.issue("SN-1", &add(1.0))), "LEDGER_LOCKED");
+    assert_eq!(code(locked.unit_key("SN-1")), "LEDGER_LOCKED");
+    locked.unlock(&pass()).expect("unlock");
+    assert_eq!(locked.unit_key("SN-1").expect("key").expose(), &key(1));
+    // The error reaches the CLI's error type with the same code.
+    let e: paygo::Error = LedgerError::WrongPassphrase.into();
+    assert_eq!(e.code(), "WRONG_PASSPHRASE");
+}
+
+#[test]
+fn damaged_files_give_errors_not_panics() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut l, path) = new_ledger(dir.path());
+    for i in 0..30u8 {
+        l.add_unit(&unit(&format!("SN-{i}"), i), None).expect("add");
+        l.issue(&format!("SN-{i}"), &add(3.0)).expect("issue");
+    }
+    drop(l); // checkpoints the WAL into the main file
+    let bytes = std::fs::read(&path).expect("read");
+    assert!(bytes.len() > 8192);
+    let garbage = dir.path().join("garbage.sqlite");
+    std::fs::write(
+        &garbage,
+        b"this is not a ledger, just some text\n".repeat(200),
+    )
+    .expect("w");
+    assert_eq!(code(Ledger::open(&garbage, None)), "LEDGER_CORRUPT");
+    for cut in [100, 4096, 8192, bytes.len() / 2, bytes.len() - 1000] {
+        let p = dir.path().join(format!("cut{cut}.sqlite"));
+        std::fs::write(&p, &bytes[..cut]).expect("write");
+        let outcome = Ledger::open(&p, Some(&pass())).and_then(|mut l| {
+            let report = l.verify()?;
+            l.list_units(&UnitQuery::default())?;
+            l.issue("SN-29", &add(1.0))?;
+            Ok(report)
+        });
+        match outcome {
+            Err(e) => assert!(
+                matches!(e.code(), "LEDGER_CORRUPT" | "NOT_A_LEDGER" | "UNKNOWN_UNIT"),
+                "cut at {cut}: {} {e}",
+                e.code()
+            ),
+            Ok(report) => assert!(!report.ok, "cut at {cut} went unnoticed"),
+        }
+    }
+}
+
+#[test]
+fn device_keys_never_appear_in_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut l, path) = new_ledger(dir.path());
+    let units: Vec<NewUnit> = (0..20u8).map(|i| unit(&format!("K-{i}"), i)).collect();
+    l.add_units(&units, None).expect("add");
+    l.issue("K-3", &add(5.0)).expect("issue");
+    let debug = format!("{:?} {:?} {:?}", units[0], pass(), l);
+    // Read the file and its WAL while the ledger is open, and again after closing.
+    let mut files = vec![std::fs::read(&path).expect("db")];
+    if let Ok(wal) = std::fs::read(path.with_extension("sqlite-wal")) {
+        files.push(wal);
+    }
+    drop(l);
+    files.push(std::fs::read(&path).expect("db"));
+    for i in 0..20u8 {
+        let k = key(i);
+        let hex: String = k.iter().map(|b| format!("{b:02x}")).collect();
+        for text in [hex.clone(), hex.to_uppercase()] {
+            assert!(!debug.contains(&text), "key in Debug output");
+            for f in &files {
+                assert!(!f.windows(text.len()).any(|w| w == text.as_bytes()));
+            }
+        }
+        for f in &files {
+            assert!(
+                !f.windows(16).any(|w| w == k),
+                "raw key {i} found in the file"
+            );
+        }
+    }
+    assert!(!debug.contains("correct horse"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "ledger file mode {mode:o}");
+    }
+}
+
+#[test]
+fn a_payment_reference_issues_one_token() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut l, _) = new_ledger(dir.path());
+    l.add_units(&[unit("A", 1), unit("B", 2)], None)
+        .expect("add");
+    let mut req = add(7.0);
+    req.payment_ref = Some("MPESA-QX12".into());
+    let first = l.issue("A", &req).expect("first");
+    assert!(!first.idempotent);
+    let again = l.issue("A", &req).expect("again");
+    assert!(again.idempotent);
+    assert_eq!(
+        (again.token.as_str(), again.count),
+        (first.token.as_str(), first.count)
+    );
+    // Even with a different action, the reference returns what it issued.
+    let mut other = add(30.0);
+    other.payment_ref = req.payment_ref.clone();
+    assert_eq!(l.issue("A", &other).expect("other").token, first.token);
+    assert_eq!(l.tokens("A").expect("tokens").len(), 1);
+    // The same reference on another unit issues, with a warning.
+    let b = l.issue("B", &req).expect("B");
+    assert!(!b.idempotent);
+    assert!(b.warnings.iter().any(|w| w.code == "PAYMENT_REF_REUSED"));
+}
+
+#[test]
+fn counts_are_never_reused_and_match_cold_generation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut l, _) = new_ledger(dir.path());
+    let mut u = unit("C-1", 7);
+    u.divider = 4;
+    u.count = 10;
+    l.add_unit(&u, None).expect("add");
+    let mut expected = Vec::new();
+    // Mixed types and a few repeated values, long enough for the lagging cache to move.
+    for i in 0..700u32 {
+        let (req, action) = match i % 7 {
+            0 => (with_operator(IssueAction::Sync), Action::Sync),
+            3 => (with_operator(IssueAction::Set(2.5)), Action::Set(2.5)),
+            5 if i % 70 == 5 => (with_operator(IssueAction::Unlock), Action::Unlock),
+            _ => {
+                let days = f64::from(i % 4) + 0.25;
+                (add(days), Action::Add(days))
+            }
+        };
+        let out = l.issue("C-1", &req).expect("issue");
+        expected.push((out.count, out.token, action));
+    }
+    let unit_params = Unit {
+        key: key(7),
+        starting_code: None,
+        restricted: false,
+        divider: 4,
+    };
+    let mut last = 10;
+    for (count, text, action) in &expected {
+        assert!(*count > last, "count {count} after {last}");
+        let cold = token::generate(&unit_params, last, *action, false).expect("cold");
+        assert_eq!((cold.count, &cold.token), (*count, text), "count {count}");
+        last = *count;
+    }
+    let info = l.unit("C-1").expect("unit");
+    assert_eq!(info.count, last);
+    assert_eq!(info.tokens_issued, 700);
+    let report = l.verify().expect("verify");
+    assert!(report.ok, "{:?}", report.problems);
+    assert_eq!(report.tokens, 700);
+}
+
+#[test]
+fn the_audit_chain_detects_tampering() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut l, path) = new_ledger(dir.path());
+    l.add_unit(&unit("T-1", 1), Some("ops")).expect("add");
+    for _ in 0..5 {
+        l.issue("T-1", &add(1.0)).expect("issue");
+    }
+    assert!(l.verify().expect("verify").ok);
+    let rows = l.audit_rows().expect("rows");
+    let target = rows
+        .iter()
+        .find(|r| r.action == "issue")
+        .expect("issue row")
+        .seq;
+    drop(l);
+    let raw = rusqlite::Connection::open(&path).expect("raw");
+    // The triggers refuse edits and deletes...
+    assert!(raw
+        .execute(
+            "UPDATE audit SET actor = 'mallory' WHERE seq = ?1",
+            [target]
+        )
+        .is_err());
+    assert!(raw
+        .execute("DELETE FROM audit WHERE seq = ?1", [target])
+        .is_err());
+    // ...and the chain catches someone who drops them first.
+    raw.execute_batch("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;")
+        .expect("drop triggers");
+    raw.execute(
+        "UPDATE audit SET actor = 'mallory' WHERE seq = ?1",
+        [target],
+    )
+    .expect("tamper");
+    drop(raw);
+    let l = Ledger::open(&path, None).expect("open");
+    let report = l.verify().expect("verify");
+    assert!(!report.ok);
+    assert_eq!(report.first_broken_seq, Some(target));
+    drop(l);
+    // A token deleted behind the ledger's back is caught too.
+    let dir2 = tempfile::tempdir().expect("tempdir");
+    let (mut l, path) = new_ledger(dir2.path());
+    l.add_unit(&unit("T-2", 2), None).expect("add");
+    for _ in 0..3 {
+        l.issue("T-2", &add(1.0)).expect("issue");
+    }
+    drop(l);
+    let raw = rusqlite::Connection::open(&path).expect("raw");
+    raw.execute(
+        "DELETE FROM tokens WHERE count = (SELECT MAX(count) FROM tokens)",
+        [],
+    )
+    .expect("delete");
+    drop(raw);
+    let report = Ledger::open(&path, None)
+        .expect("open")
+        .verify()
+        .expect("verify");
+    let codes: Vec<_> = report.problems.iter().map(|p| p.code).collect();
+    assert!(codes.contains(&"COUNT_MISMATCH"), "{codes:?}");
+    assert!(codes.contains(&"AUDITED_TOKEN_MISSING"), "{codes:?}");
+}
+
+#[test]
+fn the_device_twin_warns_before_a_token_the_device_would_reject() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut l, _) = new_ledger(dir.path());
+    l.add_unit(&unit("D-1", 4), None).expect("add");
+    // The device was last seen at 0; ADD_TIME counts go 2, 4, ... Up to 64 ahead is fine.
+    for _ in 0..32 {
+        let out = l.issue("D-1", &add(1.0)).expect("issue");
+        assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    }
+    let out = l.issue("D-1", &add(1.0)).expect("issue");
+    assert_eq!(out.count, 66);
+    assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
+    assert_eq!(out.warnings[0].code, "DEVICE_JUMP_TOO_FAR");
+    assert!(out.warnings[0].advice.contains("counter-sync"));
+    // A field read-out says the device entered everything: no more warning.
+    l.record_device_count("D-1", 66, u16::MAX, Some("agent"))
+        .expect("record");
+    assert!(l
+        .issue("D-1", &add(1.0))
+        .expect("issue")
+        .warnings
+        .is_empty());
+    // A device ahead of the ledger (tokens issued elsewhere) would refuse the next count.
+    let count = l.unit("D-1").expect("unit").count;
+    l.record_device_count("D-1", count + 10, u16::MAX, None)
+        .expect("record");
+    let out = l.issue("D-1", &add(1.0)).expect("issue");
+    assert!(
+        out.warnings.iter().any(|w| w.code == "DEVICE_WOULD_REJECT"),
+        "{:?}",
+        out.warnings
+    );
+    l.record_device_count("D-1", out.count, u16::MAX, None)
+        .expect("record");
+    // After an unlock, ADD_TIME changes nothing on the device.
+    l.issue("D-1", &with_operator(IssueAction::Unlock))
+        .expect("unlock");
+    assert_eq!(l.unit("D-1").expect("unit").status, "unlocked");
+    let out = l.issue("D-1", &add(1.0)).expect("issue");
+    assert!(out
+        .warnings
+        .iter()
+        .any(|w| w.code == "UNLOCKED_IGNORES_ADD_TIME"));
+    l.issue("D-1", &with_operator(IssueAction::Set(5.0)))
+        .expect("set");
+    assert_eq!(l.unit("D-1").expect("unit").status, "active");
+}
+
+#[test]
+fn amounts_tariffs_operators_and_states() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut l, _) = new_ledger(dir.path());
+    l.add_unit(&unit("M-1", 1), None).expect("add");
+    assert_eq!(
+        code(l.issue("M-1", &IssueRequest::new(IssueAction::Amount(20_000)))),
+        "NO_TARIFF"
+    );
+    for action in [
+        IssueAction::Unlock,
+        IssueAction::Sync,
+        IssueAction::Set(1.0),
+    ] {
+        assert_eq!(
+            code(l.issue("M-1", &IssueRequest::new(action))),
+            "OPERATOR_REQUIRED"
+        );
+    }
+    let customer = Customer {
+        name: "Amina Odhiambo".into(),
+        phone: Some("+254700000000".into()),
+        location: Some("Kisumu".into()),
+    };
+    l.assign("M-1", &customer, Some(0.5), Some("agent"))
+        .expect("assign");
+    let out = l
+        .issue("M-1", &IssueRequest::new(IssueAction::Amount(20_000)))
+        .expect("amount");
+    assert_eq!((out.value, out.days), (10, Some(10.0)));
+    let info = l.unit("M-1").expect("unit");
+    assert_eq!(info.status, "active");
+    assert_eq!(
+        info.customer.as_ref().map(|c| c.name.as_str()),
+        Some("Amina Odhiambo")
+    );
+    assert_eq!(info.tokens_issued, 1);
+    l.set_status("M-1", Status::WrittenOff, "boss", "stolen")
+        .expect("write off");
+    assert_eq!(code(l.issue("M-1", &add(1.0))), "BAD_UNIT_STATE");
+    assert_eq!(code(l.issue("nope", &add(1.0))), "UNKNOWN_UNIT");
+    assert_eq!(code(l.add_unit(&unit("M-1", 1), None)), "DUPLICATE_SERIAL");
+    assert_eq!(
+        code(l.add_unit(&unit("bad serial!", 1), None)),
+        "BAD_SERIAL"
+    );
+    assert_eq!(paygo::ledger::parse_milli("12.5").ok(), Some(12_500));
+    assert!(paygo::ledger::parse_milli("-1").is_err());
+    assert!(paygo::ledger::parse_milli("1.2345").is_err());
+}
+
+#[test]
+fn provisioning_is_recorded_before_the_device_is_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut l, path) = new_ledger(dir.path());
+    let serial = l.next_serial("SN-{seq:06}").expect("serial");
+    assert_eq!(serial, "SN-000001");
+    let id = l
+        .begin_provisioning(&unit(&serial, 9), Some("line-1"))
+        .expect("begin");
+    // "Crash" here: the key is already committed.
+    drop(l);
+    let mut l = Ledger::open(&path, Some(&pass())).expect("reopen");
+    assert_eq!(
+        l.pending_provisionings().expect("pending"),
+        vec![(id, serial.clone())]
+    );
+    assert_eq!(l.unit_key(&serial).expect("key").expose(), &key(9));
+    assert_eq!(code(l.issue(&serial, &add(1.0))), "BAD_UNIT_STATE");
+    l.complete_provisioning(id, 0, Some("line-1"))
+        .expect("complete");
+    assert_eq!(l.unit(&serial).expect("unit").status, "provisioned");
+    assert_eq!(
+        code(l.complete_provisioning(id, 0, None)),
+        "UNKNOWN_PENDING"
+    );
+    // An aborted provisioning leaves no unit but an audit row; its serial is not reused.
+    let s2 = l.next_serial("SN-{seq:06}").expect("serial");
+    assert_eq!(s2, "SN-000002");
+    let id2 = l.begin_provisioning(&unit(&s2, 10), None).expect("begin");
+    l.abort_provisioning(id2, "device did not answer", None)
+        .expect("abort");
+    assert_eq!(code(l.unit(&s2)), "UNKNOWN_UNIT");
+    assert!(l
+        .audit_rows()
+        .expect("rows")
+        .iter()
+        .any(|r| r.action == "provision_abort"));
+    assert_eq!(l.next_serial("SN-{seq:06}").expect("serial"), "SN-000003");
+    // Serials already present are skipped.
+    l.add_unit(&unit("X-00004", 11), None).expect("add");
+    assert_eq!(l.next_serial("X-{seq:05}").expect("serial"), "X-00001");
+    assert!(l.verify().expect("verify").ok);
+    assert_eq!(
+        format_serial("OPG{yyyy}-{seq:05}", 42, 2026).expect("fmt"),
+        "OPG2026-00042"
+    );
+    assert_eq!(
+        code(format_serial("SN-{serial}", 1, 2026)),
+        "BAD_SERIAL_PATTERN"
+    );
+    assert_eq!(code(format_serial("SN-", 1, 2026)), "BAD_SERIAL_PATTERN");
+}
+
+#[test]
+fn units_are_listed_by_page_status_and_search() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut l, _) = new_ledger(dir.path());
+    let units: Vec<NewUnit> = (0..120u8).map(|i| unit(&format!("L-{i:03}"), i)).collect();
+    l.add_units(&units, None).expect("add");
+    let c = Customer {
+        name: "Zawadi 100%".into(),
+        phone: None,
+        location: None,
+    };
+    l.assign("L-007", &c, None, None).expect("assign");
+    let page = l
+        .list_units(&UnitQuery {
+            page: 3,
+            page_size: 50,
+            ..UnitQuery::default()
+        })
+        .expect("page");
+    assert_eq!((page.total, page.units.len()), (120, 20));
+    assert_eq!(page.units[0].serial, "L-100");
+    let assigned = l
+        .list_units(&UnitQuery {
+            status: Some(Status::Assigned),
+            ..UnitQuery::default()
+        })
+        .expect("status");
+    assert_eq!(assigned.total, 1);
+    let found = l
+        .list_units(&UnitQuery {
+            search: Some("100%".into()),
+            ..UnitQuery::default()
+        })
+        .expect("search");
+    assert_eq!(
+        found
+            .units
+            .iter()
+            .map(|u| u.serial.as_str())
+            .collect::<Vec<_>>(),
+        ["L-007"]
+    );
+    let found = l
+        .list_units(&UnitQuery {
+            search: Some("L-11".into()),
+            ..UnitQuery::default()
+        })
+        .expect("search");
+    assert_eq!(found.total, 10);
+}
+
+#[test]
+fn concurrent_writers_never_share_a_count() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut l, path) = new_ledger(dir.path());
+    l.add_unit(&unit("W-1", 3), None).expect("add");
+    drop(l);
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let mut l = Ledger::open(&path, Some(&pass())).expect("open");
+                let mut got = Vec::new();
+                for i in 0..25 {
+                    let mut req = add(1.0);
+                    // Threads 0 and 1 share payment references: one token per reference.
+                    req.payment_ref = Some(format!("P-{}-{i}", t % 2));
+                    let out = l.issue("W-1", &req).expect("issue");
+                    got.push((out.count, out.token, out.idempotent));
+                }
+                got
+            })
+        })
+        .collect();
+    let mut fresh: Vec<u32> = Vec::new();
+    let mut all = Vec::new();
+    for t in threads {
+        for (count, token, idempotent) in t.join().expect("thread") {
+            if !idempotent {
+                fresh.push(count);
+            }
+            all.push((count, token));
+        }
+    }
+    fresh.sort_unstable();
+    let n = fresh.len();
+    fresh.dedup();
+    assert_eq!(fresh.len(), n, "a count was issued twice");
+    assert_eq!(n, 50, "25 references per pair of threads");
+    let l = Ledger::open(&path, None).expect("open");
+    let tokens = l.tokens("W-1").expect("tokens");
+    assert_eq!(tokens.len(), 50);
+    for (count, token) in all {
+        assert!(tokens.iter().any(|t| t.count == count && t.token == token));
+    }
+    assert!(l.verify().expect("verify").ok);
+}

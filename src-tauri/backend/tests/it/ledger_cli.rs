@@ -1,0 +1,121 @@
+//! `paygo ledger|unit|issue` through the real binary: JSON shapes and error codes.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+const KEY: &str = "A29AB82EDC5FBBC41EC9530F6DAC86B1";
+
+fn paygo(ledger: &Path, pass: Option<&str>, args: &[&str]) -> (bool, Value) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_paygo"));
+    cmd.arg("--ledger").arg(ledger).arg("--json").args(args);
+    cmd.env_remove("PAYGO_PASSPHRASE").stdin(Stdio::null());
+    if let Some(p) = pass {
+        cmd.env("PAYGO_PASSPHRASE", p);
+    }
+    let out = cmd.output().expect("run paygo");
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.success(), v)
+}
+
+#[test]
+fn ledger_commands_print_json_and_stable_error_codes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let l = dir.path().join("sub").join("ledger.sqlite");
+    let p = Some("pw");
+    let (ok, v) = paygo(&l, None, &["ledger", "init"]);
+    assert!(!ok);
+    assert_eq!(v["error"]["code"], "NO_PASSPHRASE");
+    let (ok, v) = paygo(&l, None, &["unit", "list"]);
+    assert!(!ok);
+    assert_eq!(v["error"]["code"], "NO_LEDGER");
+    assert!(paygo(&l, p, &["ledger", "init"]).0);
+    let (ok, v) = paygo(&l, p, &["ledger", "init"]);
+    assert!(!ok);
+    assert_eq!(v["error"]["code"], "LEDGER_EXISTS");
+    let (ok, v) = paygo(
+        &l,
+        p,
+        &[
+            "unit",
+            "add",
+            "SN-1",
+            "--key",
+            KEY,
+            "--starting-code",
+            "123456789",
+        ],
+    );
+    assert!(ok, "{v}");
+    let (ok, v) = paygo(&l, Some("nope"), &["issue", "--unit", "SN-1", "--add", "1"]);
+    assert!(!ok);
+    assert_eq!(v["error"]["code"], "WRONG_PASSPHRASE");
+    let args = [
+        "issue",
+        "--unit",
+        "SN-1",
+        "--add",
+        "7",
+        "--payment-ref",
+        "R1",
+    ];
+    let (ok, first) = paygo(&l, p, &args);
+    assert!(ok, "{first}");
+    for field in ["token", "count", "unit", "type", "warnings", "idempotent"] {
+        assert!(first.get(field).is_some(), "{field} missing: {first}");
+    }
+    assert_eq!(first["type"], "ADD_TIME");
+    assert_eq!(first["idempotent"], false);
+    let (_, again) = paygo(&l, p, &args);
+    assert_eq!(
+        (again["token"].clone(), again["idempotent"].clone()),
+        (first["token"].clone(), Value::Bool(true))
+    );
+    let (ok, v) = paygo(&l, p, &["issue", "--unit", "SN-1", "--sync"]);
+    assert!(!ok);
+    assert_eq!(v["error"]["code"], "OPERATOR_REQUIRED");
+    let (ok, v) = paygo(
+        &l,
+        p,
+        &["issue", "--unit", "SN-1", "--sync", "--operator", "sup"],
+    );
+    assert!(ok, "{v}");
+    // Reading needs no passphrase; the key is never shown.
+    let (ok, show) = paygo(&l, None, &["unit", "show", "SN-1"]);
+    assert!(ok, "{show}");
+    assert_eq!(show["tokens_issued"], 2);
+    assert!(!show
+        .to_string()
+        .to_lowercase()
+        .contains(&KEY.to_lowercase()));
+    let (ok, v) = paygo(
+        &l,
+        None,
+        &[
+            "unit",
+            "assign",
+            "SN-1",
+            "--customer",
+            "Amina",
+            "--tariff",
+            "0.5",
+        ],
+    );
+    assert!(ok, "{v}");
+    let (ok, v) = paygo(
+        &l,
+        None,
+        &["unit", "list", "--status", "assigned", "--page-size", "10"],
+    );
+    assert!(ok, "{v}");
+    assert_eq!(v["total"], 1);
+    let (ok, v) = paygo(&l, None, &["ledger", "verify"]);
+    assert!(ok, "{v}");
+    assert_eq!(v["ok"], true);
+}
