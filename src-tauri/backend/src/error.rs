@@ -68,6 +68,9 @@ pub enum Error {
     /// The OS random generator failed.
     #[error("no randomness from the operating system: {0}")]
     Random(String),
+    /// Debug probe, chip or firmware image trouble (see [`crate::flash::FlashError::code`]).
+    #[error(transparent)]
+    Flash(#[from] crate::flash::FlashError),
     /// Local file or pty trouble (simulator state, links).
     #[error("{context}: {message}")]
     Io {
@@ -96,6 +99,7 @@ impl Error {
             Error::ChallengeFailed { .. } => "CHALLENGE_FAILED",
             Error::Random(_) => "RANDOM",
             Error::Io { .. } => "IO",
+            Error::Flash(e) => e.code(),
             Error::Token(e) => match e {
                 E::ValueTooHigh => "VALUE_TOO_HIGH",
                 E::ValueNotAllowed => "VALUE_NOT_ALLOWED",

@@ -1,4 +1,5 @@
 //! paygo's one integration-test binary.
 
 mod cli;
+mod flash;
 mod token;

@@ -3,6 +3,7 @@
 //! One module per command area; each parses its arguments and calls the `paygo` library.
 
 mod device;
+mod flash;
 mod sim;
 mod token;
 
@@ -34,6 +35,12 @@ enum Command {
     Device(device::DeviceCommand),
     /// Run a simulated device on a pseudo-terminal.
     Sim(sim::SimArgs),
+    /// List the debug probes on USB.
+    Probes,
+    /// Search the chip registry (or show one chip with --info).
+    Chips(flash::ChipsArgs),
+    /// Flash a firmware ELF into a chip through a debug probe.
+    Flash(flash::FlashArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +50,9 @@ fn main() -> ExitCode {
         Command::Token(c) => token::run(c, json),
         Command::Device(c) => device::run(c, json),
         Command::Sim(args) => sim::run(args),
+        Command::Probes => flash::probes(json),
+        Command::Chips(args) => flash::chips(args, json),
+        Command::Flash(args) => flash::run(args, json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
