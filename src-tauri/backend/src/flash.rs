@@ -21,7 +21,7 @@ use probe_rs::flashing::{
 use probe_rs::probe::list::Lister;
 use probe_rs::probe::{DebugProbeInfo, Probe};
 use probe_rs::{Permissions, Session, Target};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
@@ -190,7 +190,7 @@ impl std::fmt::Display for ProbeInfo {
 }
 
 /// Which probe to use.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProbeSelector {
     /// The only connected probe (an error if there are several).
@@ -358,7 +358,7 @@ fn target(name: &str) -> Result<Target> {
         }
         _ => FlashError::UnknownChip {
             name: name.to_string(),
-            suggestions: search_chips(&name[..name.len().min(7)])
+            suggestions: search_chips(&name.chars().take(7).collect::<String>())
                 .into_iter()
                 .take(5)
                 .collect(),
@@ -663,8 +663,8 @@ pub fn check_fits(image: &Image, chip: &ChipInfo) -> Result<()> {
 // ---------------------------------------------------------------------------------------------
 // Flashing
 
-/// What to flash, where.
-#[derive(Debug, Clone, Serialize)]
+/// What to flash, where (the desktop app deserialises it from the UI's request).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FlashRequest {
     /// Which probe.
     pub probe: ProbeSelector,

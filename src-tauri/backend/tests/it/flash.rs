@@ -119,6 +119,20 @@ fn flashing_through_a_missing_probe_is_a_typed_error() {
 }
 
 #[test]
+fn flash_requests_come_from_json() {
+    let req: FlashRequest = serde_json::from_str(
+        r#"{"probe":{"serial":"0671FF52"},"chip":"STM32F103C8","image":"fw.elf","verify":true,"reset":false}"#,
+    )
+    .expect("request");
+    assert_eq!(req.probe, ProbeSelector::Serial("0671FF52".into()));
+    let req: FlashRequest = serde_json::from_str(
+        r#"{"probe":"any","chip":"STM32F103C8","image":"fw.elf","verify":true,"reset":true}"#,
+    )
+    .expect("request");
+    assert_eq!(req.probe, ProbeSelector::Any);
+}
+
+#[test]
 fn a_cancelled_flash_stops_before_the_probe() {
     let req = request("nRF51822_xxAA", fixture(), ProbeSelector::Any);
     assert_eq!(flash_err(&req, true).code(), "CANCELLED");
@@ -191,6 +205,19 @@ fn unknown_and_ambiguous_chips() {
     let e = chip_info("STM32F10").unwrap_err();
     assert_eq!(e.code(), "AMBIGUOUS_CHIP");
     assert!(e.to_string().len() < 300, "keep it short: {e}");
+    for odd in [
+        "",
+        " ",
+        "ééééééééé",
+        "STM32F103C8\0",
+        "x".repeat(10_000).as_str(),
+    ] {
+        let e = chip_info(odd).unwrap_err();
+        assert!(
+            matches!(e.code(), "UNKNOWN_CHIP" | "AMBIGUOUS_CHIP"),
+            "{odd:?}: {e}"
+        );
+    }
     let req = request("NOT-A-CHIP-9000", fixture(), ProbeSelector::Any);
     assert_eq!(flash_err(&req, false).code(), "UNKNOWN_CHIP");
 }
