@@ -18,8 +18,8 @@ use probe_rs::flashing::{
     DownloadOptions, ElfLoader, ElfOptions, FlashLayout, FlashProgress as ProbeRsProgress,
     ProgressEvent, ProgressOperation,
 };
-use probe_rs::probe::list::Lister;
-use probe_rs::probe::{DebugProbeInfo, Probe};
+use probe_rs::probe::list::{Accessibility, Lister, ProbeListItem};
+use probe_rs::probe::{DebugProbeInfo, DebugProbeSelector, Probe};
 use probe_rs::{Permissions, Session, Target};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -165,16 +165,20 @@ pub struct ProbeInfo {
     pub serial: Option<String>,
     /// Driver family (e.g. "ST-LINK", "J-Link", "CMSIS-DAP"); for people, not for matching.
     pub kind: String,
+    /// False when the OS denies this user access (on Linux: the udev rules are missing).
+    pub accessible: bool,
 }
 
 impl ProbeInfo {
-    fn from_probe_rs(info: &DebugProbeInfo) -> Self {
+    fn from_probe_rs(item: &ProbeListItem) -> Self {
+        let info: &DebugProbeInfo = &item.info;
         ProbeInfo {
             identifier: info.identifier.clone(),
             vid: info.vendor_id,
             pid: info.product_id,
             serial: info.serial_number.clone(),
             kind: info.probe_type(),
+            accessible: item.accessibility == Accessibility::Accessible,
         }
     }
 }
@@ -214,8 +218,14 @@ impl std::fmt::Display for ProbeSelector {
 
 /// The debug probes on USB, in probe-rs's order. Never fails: an empty list means none.
 pub fn list_probes() -> Vec<ProbeInfo> {
-    Lister::new()
-        .list_all()
+    list_probes_with(&Lister::new())
+}
+
+/// [`list_probes`] through a given lister (probe-rs's `Lister::with_lister` takes a custom
+/// `integration::ProbeLister`, e.g. one serving fake probes in tests).
+pub fn list_probes_with(lister: &Lister) -> Vec<ProbeInfo> {
+    lister
+        .list_all_with_access()
         .iter()
         .map(ProbeInfo::from_probe_rs)
         .collect()
@@ -259,14 +269,30 @@ pub fn select_probe(probes: &[ProbeInfo], selector: &ProbeSelector) -> Result<us
 
 /// Find and open the selected probe.
 pub fn open_probe(selector: &ProbeSelector) -> Result<(Probe, ProbeInfo)> {
-    let raw = Lister::new().list_all();
+    open_probe_with(&Lister::new(), selector)
+}
+
+/// [`open_probe`] through a given lister.
+pub fn open_probe_with(lister: &Lister, selector: &ProbeSelector) -> Result<(Probe, ProbeInfo)> {
+    let raw = lister.list_all_with_access();
     let infos: Vec<ProbeInfo> = raw.iter().map(ProbeInfo::from_probe_rs).collect();
     let index = select_probe(&infos, selector)?;
-    let probe = raw[index].open().map_err(|e| FlashError::ProbeOpen {
-        probe: infos[index].to_string(),
-        message: e.to_string(),
-    })?;
-    Ok((probe, infos[index].clone()))
+    let info = infos[index].clone();
+    if !info.accessible {
+        return Err(FlashError::ProbeOpen {
+            probe: info.to_string(),
+            message: "the operating system denies access to it (install the probe-rs udev \
+                      rules, then re-plug the probe)"
+                .into(),
+        });
+    }
+    let probe = lister
+        .open(DebugProbeSelector::from(&raw[index].info))
+        .map_err(|e| FlashError::ProbeOpen {
+            probe: info.to_string(),
+            message: error_chain(&e),
+        })?;
+    Ok((probe, info))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -803,9 +829,19 @@ pub fn flash(
     progress: &mut dyn FnMut(FlashProgress),
     cancel: &AtomicBool,
 ) -> Result<FlashReport> {
+    flash_with_lister(&Lister::new(), request, progress, cancel)
+}
+
+/// [`flash`] through a given lister.
+pub fn flash_with_lister(
+    lister: &Lister,
+    request: &FlashRequest,
+    progress: &mut dyn FnMut(FlashProgress),
+    cancel: &AtomicBool,
+) -> Result<FlashReport> {
     let (image, target) = prepare(request)?;
     check_cancel(cancel, "before opening the probe")?;
-    let (probe, info) = open_probe(&request.probe)?;
+    let (probe, info) = open_probe_with(lister, &request.probe)?;
     run(probe, Some(info), target, &image, request, progress, cancel)
 }
 
@@ -1053,6 +1089,7 @@ mod tests {
             pid: 0x3748,
             serial: serial.map(String::from),
             kind: "ST-LINK".into(),
+            accessible: true,
         }
     }
 

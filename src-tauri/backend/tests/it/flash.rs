@@ -544,3 +544,114 @@ fn cli_flash_errors() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not fit STM32F103C8"));
 }
+
+// --- the whole flash() path, with probe-rs's lister serving fake probes ---------------------
+
+mod fake_usb {
+    //! Two "USB" probes: FAKE-OK opens as probe-rs's mocked core; FAKE-DENIED is listed
+    //! as access denied (as a probe without udev rules is on Linux).
+    use probe_rs::integration::{FakeProbe, ProbeLister};
+    use probe_rs::probe::list::{Accessibility, ProbeListItem};
+    use probe_rs::probe::{
+        DebugProbe, DebugProbeError, DebugProbeInfo, DebugProbeSelector, Probe, ProbeCreationError,
+        ProbeFactory,
+    };
+
+    #[derive(Debug)]
+    pub struct Factory;
+
+    impl std::fmt::Display for Factory {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("FakeUSB")
+        }
+    }
+
+    impl ProbeFactory for Factory {
+        fn open(&self, _: &DebugProbeSelector) -> Result<Box<dyn DebugProbe>, DebugProbeError> {
+            Ok(Box::new(FakeProbe::with_mocked_core()))
+        }
+
+        fn list_probes(&self) -> Vec<ProbeListItem> {
+            Vec::new()
+        }
+    }
+
+    static FACTORY: Factory = Factory;
+
+    #[derive(Debug)]
+    pub struct Lister;
+
+    fn item(serial: &str, accessibility: Accessibility) -> ProbeListItem {
+        ProbeListItem {
+            info: DebugProbeInfo::new(
+                "Fake probe",
+                0x1209,
+                0x0001,
+                Some(serial.into()),
+                &FACTORY,
+                None,
+                false,
+            ),
+            accessibility,
+        }
+    }
+
+    impl ProbeLister for Lister {
+        fn open(&self, selector: &DebugProbeSelector) -> Result<Probe, DebugProbeError> {
+            match selector.serial_number.as_deref() {
+                Some("FAKE-OK") => Ok(FakeProbe::with_mocked_core().into_probe()),
+                _ => Err(ProbeCreationError::NotFound.into()),
+            }
+        }
+
+        fn list_with_access(&self, _: Option<&DebugProbeSelector>) -> Vec<ProbeListItem> {
+            vec![
+                item("FAKE-OK", Accessibility::Accessible),
+                item("FAKE-DENIED", Accessibility::PermissionDenied),
+            ]
+        }
+    }
+}
+
+#[test]
+fn flash_through_a_lister_of_fake_usb_probes() {
+    let lister = probe_rs::probe::list::Lister::with_lister(Box::new(fake_usb::Lister));
+    let probes = flash::list_probes_with(&lister);
+    assert_eq!(probes.len(), 2);
+    assert_eq!(probes[0].kind, "FakeUSB");
+    assert_eq!(probes[0].serial.as_deref(), Some("FAKE-OK"));
+    assert!(probes[0].accessible && !probes[1].accessible);
+
+    let cancel = AtomicBool::new(false);
+    let run = |probe: ProbeSelector| {
+        let mut events = Vec::new();
+        let req = request("nRF51822_xxAA", fixture(), probe);
+        let r = flash::flash_with_lister(&lister, &req, &mut |e| events.push(e), &cancel);
+        (r.expect_err("fake probes cannot flash"), events)
+    };
+    // Two probes and no choice.
+    assert_eq!(run(ProbeSelector::Any).0.code(), "PROBE_AMBIGUOUS");
+    assert_eq!(run(ProbeSelector::Index(2)).0.code(), "PROBE_NOT_FOUND");
+    let (e, _) = run(ProbeSelector::Serial(NO_SUCH_SERIAL.into()));
+    assert_eq!(e.code(), "PROBE_NOT_FOUND");
+    assert!(
+        e.to_string().contains("FAKE-OK"),
+        "lists what is connected: {e}"
+    );
+    // No access: the udev hint.
+    let (e, _) = run(ProbeSelector::Serial("FAKE-DENIED".into()));
+    assert_eq!(e.code(), "PROBE_OPEN");
+    assert!(e.to_string().contains("udev"), "{e}");
+    // The accessible one goes all the way to the mocked core's failure.
+    let (e, events) = run(ProbeSelector::Serial("fake-ok".into()));
+    assert_eq!(e.code(), "FLASH_FAILED", "{e}");
+    assert!(
+        matches!(&events[0], FlashProgress::Attached { probe, .. } if probe.contains("FAKE-OK")),
+        "{events:?}"
+    );
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, FlashProgress::Layout { sectors: 8, .. })));
+    let (e, _) = run(ProbeSelector::Index(0));
+    assert_eq!(e.code(), "FLASH_FAILED");
+}

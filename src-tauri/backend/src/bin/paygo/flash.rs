@@ -53,12 +53,17 @@ pub fn probes(json: bool) -> Result<(), Error> {
     } else {
         for (i, p) in list.iter().enumerate() {
             println!(
-                "#{i} {} [{}] {:04x}:{:04x} serial {}",
+                "#{i} {} [{}] {:04x}:{:04x} serial {}{}",
                 p.identifier,
                 p.kind,
                 p.vid,
                 p.pid,
-                p.serial.as_deref().unwrap_or("(none)")
+                p.serial.as_deref().unwrap_or("(none)"),
+                if p.accessible {
+                    ""
+                } else {
+                    " (access denied: install the probe-rs udev rules)"
+                }
             );
         }
     }
