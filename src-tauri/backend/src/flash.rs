@@ -888,8 +888,7 @@ fn slot(phase: Phase) -> usize {
     }
 }
 
-/// Turn probe-rs progress events into ours; returns (sectors, erase bytes, pages, program bytes)
-/// of a layout.
+/// (sectors, erase bytes, pages, program bytes) of probe-rs's flash layouts.
 fn layout_totals(layouts: &[FlashLayout]) -> (usize, u64, usize, u64) {
     let mut t = (0, 0, 0, 0);
     for l in layouts {
@@ -901,6 +900,7 @@ fn layout_totals(layouts: &[FlashLayout]) -> (usize, u64, usize, u64) {
     t
 }
 
+/// Turn a probe-rs progress event into ours, keeping per-phase byte counts in `tallies`.
 fn translate(event: ProgressEvent, tallies: &mut [Tally; 4]) -> Option<FlashProgress> {
     let phase_event = |phase: Phase, state, t: &Tally| FlashProgress::Phase {
         phase,
