@@ -71,6 +71,9 @@ pub enum Error {
     /// The ledger refused or failed (see [`crate::ledger::LedgerError::code`]).
     #[error(transparent)]
     Ledger(#[from] crate::ledger::LedgerError),
+    /// Debug probe, chip or firmware image trouble (see [`crate::flash::FlashError::code`]).
+    #[error(transparent)]
+    Flash(#[from] crate::flash::FlashError),
     /// Local file or pty trouble (simulator state, links).
     #[error("{context}: {message}")]
     Io {
@@ -100,6 +103,7 @@ impl Error {
             Error::Random(_) => "RANDOM",
             Error::Io { .. } => "IO",
             Error::Ledger(e) => e.code(),
+            Error::Flash(e) => e.code(),
             Error::Token(e) => match e {
                 E::ValueTooHigh => "VALUE_TOO_HIGH",
                 E::ValueNotAllowed => "VALUE_NOT_ALLOWED",

@@ -6,6 +6,7 @@
 
 pub mod device;
 mod error;
+pub mod flash;
 pub mod ledger;
 pub mod link;
 pub mod sim;

@@ -3,6 +3,7 @@
 //! One module per command area; each parses its arguments and calls the `paygo` library.
 
 mod device;
+mod flash;
 mod issue;
 mod ledger;
 mod sim;
@@ -48,6 +49,12 @@ enum Command {
     Unit(unit::UnitCommand),
     /// Issue a token from the ledger.
     Issue(issue::IssueArgs),
+    /// List the debug probes on USB.
+    Probes,
+    /// Search the chip registry (or show one chip with --info).
+    Chips(flash::ChipsArgs),
+    /// Flash a firmware ELF into a chip through a debug probe.
+    Flash(flash::FlashArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +67,9 @@ fn main() -> ExitCode {
         Command::Ledger(c) => ledger::run(c, json, cli.ledger),
         Command::Unit(c) => unit::run(c, json, cli.ledger),
         Command::Issue(args) => issue::run(args, json, cli.ledger),
+        Command::Probes => flash::probes(json),
+        Command::Chips(args) => flash::chips(args, json),
+        Command::Flash(args) => flash::run(args, json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
