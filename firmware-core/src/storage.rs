@@ -266,13 +266,20 @@ impl<S: Store, const N: usize> RecordStore<S, N> {
     /// for [`Error::StorageCorrupt`], [`Error::StorageVersion`] and [`Error::StorageLength`].
     pub fn load(&mut self) -> Result<Option<[u8; N]>, Error> {
         let mut out = [0u8; N];
-        if !self.scan(&mut out)? {
+        Ok(self.load_into(&mut out)?.then_some(out))
+    }
+
+    /// [`Self::load`] into the caller's buffer (no payload-sized copy on the way out):
+    /// `Ok(true)` when `out` holds the newest payload, `Ok(false)` for a fresh device.
+    /// Otherwise `out` holds scratch bytes.
+    pub fn load_into(&mut self, out: &mut [u8; N]) -> Result<bool, Error> {
+        if !self.scan(out)? {
             return Err(Error::StorageCorrupt);
         }
         let Some((slot, seq)) = self.newest else {
-            return Ok(None);
+            return Ok(false);
         };
-        let n = self.inspect(slot, &mut out)?;
+        let n = self.inspect(slot, out)?;
         if n.kind != Kind::Valid || n.seq != seq {
             // The media changed between two reads: an unreliable backend.
             return Err(Error::StorageIo);
@@ -283,7 +290,7 @@ impl<S: Store, const N: usize> RecordStore<S, N> {
         if n.len != N {
             return Err(Error::StorageLength);
         }
-        Ok(Some(out))
+        Ok(true)
     }
 
     /// Stores `payload` as the new newest record, power-loss safe (see the module docs).
