@@ -78,7 +78,9 @@ struct Unit<S: Store> {
     prov: Option<Provisioning>,
     device: Device,
     last: Option<TokenResult>,
-    reset_nonce: Option<u64>,
+    /// The pending `NONCE` as two 32-bit halves (low first): 12 bytes of 4-byte aligned
+    /// RAM, where an `Option<u64>` takes 16 and makes the whole state 8-byte aligned.
+    reset_nonce: Option<[u32; 2]>,
     fault: Option<Error>,
     firmware: &'static str,
 }
@@ -226,7 +228,7 @@ impl<S: Store> Unit<S> {
             }
             Request::Nonce => {
                 let nonce = entropy.next_u64();
-                self.reset_nonce = Some(nonce);
+                self.reset_nonce = Some([nonce as u32, (nonce >> 32) as u32]);
                 return Reply::Nonce(nonce);
             }
             Request::Reset(mac) => return self.reset(mac),
@@ -299,7 +301,11 @@ impl<S: Store> Unit<S> {
         let Some(serial) = p.serial() else {
             return Reply::Error(ProtoError::Internal);
         };
-        if let Err(e) = verify_reset(&p.cfg.key, &mut self.reset_nonce, &serial, mac) {
+        let mut pending = self
+            .reset_nonce
+            .take()
+            .map(|[lo, hi]| u64::from(hi) << 32 | u64::from(lo));
+        if let Err(e) = verify_reset(&p.cfg.key, &mut pending, &serial, mac) {
             return Reply::Error(e);
         }
         match self.commit(&[0u8; RECORD_LEN]) {
