@@ -308,7 +308,9 @@ impl<S: Store> Unit<S> {
         if let Err(e) = verify_reset(&p.cfg.key, &mut pending, &serial, mac) {
             return Reply::Error(e);
         }
-        match self.commit(&[0u8; RECORD_LEN]) {
+        // Zeroed on the stack: a `&[0; RECORD_LEN]` literal would be 88 bytes of flash.
+        let blank = [0u8; RECORD_LEN];
+        match self.commit(&blank) {
             Ok(()) => Reply::Reset,
             Err(e) => Reply::Error(e),
         }
