@@ -100,6 +100,7 @@ impl<S: Store> App<S> {
     /// A store whose records are all corrupt boots as a blank device with
     /// [`App::fault`] set: the key is gone, so nothing could be verified anyway, and the
     /// output stays off until the unit is provisioned again.
+    #[inline(never)]
     pub fn boot(store: S, firmware: &'static str, now: u32) -> Result<Self, Error> {
         let mut app = App {
             unit: Unit {
@@ -179,15 +180,17 @@ impl<S: Store> App<S> {
 }
 
 impl<S: Store> Unit<S> {
+    #[inline(never)]
     fn request(&mut self, line: &[u8], now: u32, entropy: &mut impl Entropy) -> Reply<'_> {
         let request = match parse_request(line) {
             Ok(r) => r,
             Err(e) => return Reply::Error(e),
         };
-        match request {
+        // Matched by reference: moving the request's fields out costs copies.
+        match &request {
             Request::Id => {}
             Request::Prov(p) => {
-                return match self.provision(&p, now) {
+                return match self.provision(p, now) {
                     Ok(()) => self
                         .prov
                         .as_ref()
@@ -222,7 +225,7 @@ impl<S: Store> Unit<S> {
             }
             Request::Chal(nonce) => {
                 if let Some((p, serial)) = self.prov.as_ref().and_then(|p| Some((p, p.serial()?))) {
-                    return Reply::Chal(challenge_mac(&p.cfg.key, &nonce, &serial));
+                    return Reply::Chal(challenge_mac(&p.cfg.key, nonce, &serial));
                 }
                 return Reply::Error(ProtoError::Internal);
             }
@@ -231,9 +234,9 @@ impl<S: Store> Unit<S> {
                 self.reset_nonce = Some([nonce as u32, (nonce >> 32) as u32]);
                 return Reply::Nonce(nonce);
             }
-            Request::Reset(mac) => return self.reset(mac),
+            Request::Reset(mac) => return self.reset(*mac),
         }
-        match (request, &self.prov) {
+        match (&request, &self.prov) {
             (Request::Id, prov) => Reply::Id(IdReport::new(
                 self.firmware,
                 prov.as_ref().and_then(Provisioning::serial),
