@@ -353,7 +353,9 @@ pub enum Credit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PaygState {
     used: UsedCounts,
-    payg_enabled: bool,
+    /// Stored inverted, as on the media: a fresh state is all zeros but the count, which
+    /// the optimiser clears with aligned stores.
+    payg_disabled: bool,
     failures: u8,
     active_until: u32,
     locked_until: u32,
@@ -367,17 +369,22 @@ pub struct PaygState {
 /// A checkpoint slot in its stored form.
 type Slot = [u8; CHECKPOINT_LEN];
 
+/// Empty slots, as a constant: a repeat expression in `new` becomes a loop of unaligned
+/// 13-byte clears, which links compiler-builtins' unaligned `memclr` (~190 B).
+const NO_CHECKPOINTS: [Slot; CHECKPOINT_SLOTS] = [[0; CHECKPOINT_LEN]; CHECKPOINT_SLOTS];
+
 impl PaygState {
     /// A freshly provisioned device: count `count`, PAYG enabled, no credit.
+    #[inline(never)]
     pub const fn new(count: u32) -> Self {
         PaygState {
             used: UsedCounts::new(count),
-            payg_enabled: true,
+            payg_disabled: false,
             failures: 0,
             active_until: 0,
             locked_until: 0,
             last_seen: 0,
-            checkpoints: [[0; CHECKPOINT_LEN]; CHECKPOINT_SLOTS],
+            checkpoints: NO_CHECKPOINTS,
         }
     }
 
@@ -388,7 +395,7 @@ impl PaygState {
 
     /// Whether PAYG is enabled (false after DISABLE_PAYG until the next SET_TIME).
     pub const fn payg_enabled(&self) -> bool {
-        self.payg_enabled
+        !self.payg_disabled
     }
 
     /// Activation end time (meaningful while PAYG is enabled).
@@ -424,12 +431,12 @@ impl PaygState {
 
     /// Whether the load may be powered at `now`.
     pub const fn is_active(&self, now: u32) -> bool {
-        !self.payg_enabled || self.active_until > now
+        self.payg_disabled || self.active_until > now
     }
 
     /// Remaining activation at `now`.
     pub const fn credit(&self, now: u32) -> Credit {
-        if self.payg_enabled {
+        if !self.payg_disabled {
             Credit::Seconds(self.active_until.saturating_sub(now))
         } else {
             Credit::Unlimited
@@ -571,7 +578,7 @@ impl PaygState {
             return Feedback::Extended { value };
         }
         if value == VALUE_DISABLE_PAYG {
-            self.payg_enabled = false;
+            self.payg_disabled = true;
             return Feedback::PaygDisabled;
         }
         if value == VALUE_COUNTER_SYNC || value > TokenKind::Standard.max_time_value() {
@@ -579,12 +586,12 @@ impl PaygState {
         }
         let seconds = cfg.seconds(value);
         if token_type == TokenType::AddTime {
-            if self.payg_enabled {
+            if !self.payg_disabled {
                 self.active_until = self.active_until.max(now).saturating_add(seconds);
             }
             Feedback::TimeAdded
         } else {
-            self.payg_enabled = true;
+            self.payg_disabled = false;
             self.active_until = now.saturating_add(seconds);
             Feedback::TimeSet
         }
@@ -606,7 +613,7 @@ impl PaygState {
         put32(
             b,
             6,
-            u32::from(!self.payg_enabled) | u32::from(self.failures) << 8,
+            u32::from(self.payg_disabled) | u32::from(self.failures) << 8,
         );
         put32(b, 8, self.active_until);
         put32(b, 12, self.locked_until);
@@ -626,7 +633,7 @@ impl PaygState {
         }
         Ok(PaygState {
             used: UsedCounts::from_parts(get32(b, 0), get32(b, 4) as u16),
-            payg_enabled: flags == 0,
+            payg_disabled: flags != 0,
             failures,
             active_until: get32(b, 8),
             locked_until: get32(b, 12),
