@@ -19,6 +19,7 @@
 //! Every state change is saved before its reply is sent, so a reply the host saw is never
 //! undone by a power cut.
 
+use crate::le::{get32, put32};
 use crate::payg::{Device, DeviceConfig, Event, Feedback, Keypress, Output, PaygState, STATE_LEN};
 use crate::protocol::{
     challenge_mac, parse_request, verify_reset, IdReport, LineBuffer, LineEvent,
@@ -288,8 +289,8 @@ impl<S: Store> Unit<S> {
         put_cfg(&mut r, &p.key, p.starting_code, p.restricted, p.divider);
         // A fresh `PaygState::new(count)` after its power-up at `now`: the count and the
         // last seen time; all other fields are zero.
-        put(&mut r, STATE_AT, &p.count.to_le_bytes());
-        put(&mut r, STATE_AT + 16, &now.to_le_bytes());
+        put32(&mut r, STATE_AT, p.count);
+        put32(&mut r, STATE_AT + 16, now);
         self.commit(&r)?;
         self.fault = None;
         Ok(())
@@ -395,7 +396,7 @@ fn put(r: &mut [u8; RECORD_LEN], at: usize, src: &[u8]) {
 /// The device configuration fields of the record (offsets 18-39).
 fn put_cfg(r: &mut [u8; RECORD_LEN], key: &Key, starting_code: u32, restricted: bool, divider: u8) {
     put(r, 18, key);
-    put(r, 34, &starting_code.to_le_bytes());
+    put32(r, 34, starting_code);
     put(r, 38, &[u8::from(restricted), divider]);
 }
 
@@ -431,14 +432,12 @@ fn decode_prov(r: &[u8; RECORD_LEN], out: &mut Option<Provisioning>) -> Result<(
         .copied()
         .and_then(NonZeroU8::new)
         .ok_or(Error::CorruptState)?;
-    let mut sc = [0u8; 4];
-    copy(&mut sc, field(34, 4)?);
     let p = out.insert(Provisioning {
         serial: [0; SERIAL_MAX],
         serial_len,
         cfg: DeviceConfig {
             key: [0; 16],
-            starting_code: u32::from_le_bytes(sc),
+            starting_code: get32(r, 34),
             restricted,
             divider,
         },

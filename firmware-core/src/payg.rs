@@ -487,6 +487,7 @@ impl PaygState {
         out
     }
 
+    #[inline(never)]
     fn finish(&self, mut out: Output, now: u32) -> Output {
         out.power_on = self.is_active(now);
         out
@@ -829,6 +830,7 @@ impl Device {
     }
 
     /// Handle one event at time `now`.
+    #[inline(never)]
     pub fn handle(&mut self, cfg: &DeviceConfig, event: Event, now: u32) -> Output {
         match event {
             Event::PowerUp => {
