@@ -432,25 +432,23 @@ fn decode_prov(r: &[u8; RECORD_LEN], out: &mut Option<Provisioning>) -> Result<(
         .copied()
         .and_then(NonZeroU8::new)
         .ok_or(Error::CorruptState)?;
-    let p = out.insert(Provisioning {
-        serial: [0; SERIAL_MAX],
+    let chunk = |at: usize| {
+        r.get(at..)
+            .and_then(|t| t.first_chunk::<16>())
+            .copied()
+            .ok_or(Error::CorruptState)
+    };
+    *out = Some(Provisioning {
+        serial: chunk(2)?,
         serial_len,
         cfg: DeviceConfig {
-            key: [0; 16],
+            key: chunk(18)?,
             starting_code: get32(r, 34),
             restricted,
             divider,
         },
     });
-    copy(&mut p.serial, field(2, SERIAL_MAX)?);
-    copy(&mut p.cfg.key, field(18, 16)?);
     Ok(())
-}
-
-fn copy(dst: &mut [u8], src: &[u8]) {
-    for (d, s) in dst.iter_mut().zip(src) {
-        *d = *s;
-    }
 }
 
 /// The last-seen time in the record held by `store`, without booting: boards whose clock
