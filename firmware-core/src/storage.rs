@@ -404,11 +404,7 @@ impl<S: Store, const N: usize> RecordStore<S, N> {
         let len = (get32(&h, 8) & 0xFFFF) as usize;
         let stored = get32(&h, CRC_AT);
 
-        let (mut any, mut all) = (0u8, 0xFFu8);
-        for &b in h.iter().chain(out.iter()) {
-            any |= b;
-            all &= b;
-        }
+        let (any, all) = or_and(or_and((0, 0xFF), &h), out);
         let kind = if any == 0 || all == 0xFF {
             Kind::Blank
         } else {
@@ -441,6 +437,12 @@ impl<S: Store, const N: usize> RecordStore<S, N> {
             len,
         })
     }
+}
+
+/// The OR and the AND of `bytes`, folded into `acc` (blank detection).
+#[inline(never)]
+fn or_and(acc: (u8, u8), bytes: &[u8]) -> (u8, u8) {
+    bytes.iter().fold(acc, |(any, all), &b| (any | b, all & b))
 }
 
 /// The CRC field of an interrupted first save: its first `j < 4` bytes (little-endian, so
