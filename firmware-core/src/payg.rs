@@ -419,14 +419,19 @@ impl PaygState {
     }
 
     /// The decoder checkpoint cache, most recently used first.
-    #[inline(never)]
     pub fn checkpoints(&self) -> [Option<Checkpoint>; CHECKPOINT_SLOTS] {
         let mut cps = [None; CHECKPOINT_SLOTS];
+        self.unpack(&mut cps);
+        cps
+    }
+
+    /// The checkpoints into `cps` (all `None` slots already).
+    #[inline(never)]
+    fn unpack(&self, cps: &mut [Option<Checkpoint>; CHECKPOINT_SLOTS]) {
         for (cp, slot) in cps.iter_mut().zip(&self.checkpoints) {
             // Slots in the state are valid (checked by `from_bytes` or written by `pack`).
             let _ = checkpoint_at(slot, cp);
         }
-        cps
     }
 
     /// Whether the load may be powered at `now`.
@@ -529,7 +534,8 @@ impl PaygState {
             };
             return self.finish(out, now);
         }
-        let mut checkpoints = self.checkpoints();
+        let mut checkpoints = [None; CHECKPOINT_SLOTS];
+        self.unpack(&mut checkpoints);
         let decoded = token::decode(
             &cfg.key,
             cfg.starting_code,
