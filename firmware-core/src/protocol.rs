@@ -1107,7 +1107,7 @@ impl<'a> Out<'a> {
     fn num(&mut self, mut n: u32) {
         self.sep();
         let mut started = false;
-        for p in POW10 {
+        for &p in &POW10 {
             let mut digit = b'0';
             while n >= p {
                 n -= p;
