@@ -336,10 +336,16 @@ impl<S: Store> Unit<S> {
     fn apply(&mut self, r: &[u8; RECORD_LEN]) -> Result<(), Error> {
         self.prov = None;
         self.device = Device::new(PaygState::new(0));
-        let state = decode_state(r)?;
+        // `decode_prov` sets the provisioning only on success, `read_bytes` the state.
         decode_prov(r, &mut self.prov)?;
-        self.device.state = state;
-        Ok(())
+        let state = r.get(STATE_AT..).and_then(|t| t.first_chunk::<STATE_LEN>());
+        let read = state.map_or(Err(Error::CorruptState), |b| {
+            self.device.state.read_bytes(b)
+        });
+        if read.is_err() {
+            self.prov = None;
+        }
+        read
     }
 
     fn event(&mut self, event: Event, now: u32) -> Output {

@@ -633,23 +633,30 @@ impl PaygState {
     /// Decode [`Self::to_bytes`], rejecting out-of-range fields with
     /// [`Error::CorruptState`].
     pub fn from_bytes(b: &[u8; STATE_LEN]) -> Result<Self, Error> {
+        let mut state = PaygState::new(0);
+        state.read_bytes(b)?;
+        Ok(state)
+    }
+
+    /// [`Self::from_bytes`] into `self` (no state-sized copy); on error `self` is unchanged.
+    pub fn read_bytes(&mut self, b: &[u8; STATE_LEN]) -> Result<(), Error> {
         let flags = get32(b, 6);
         let (failures, flags) = ((flags >> 8) as u8, flags as u8);
         if flags > 1 || failures > MAX_FAILURES {
             return Err(Error::CorruptState);
         }
-        Ok(PaygState {
-            used: UsedCounts::from_parts(get32(b, 0), get32(b, 4) as u16),
-            payg_disabled: flags != 0,
-            failures,
-            active_until: get32(b, 8),
-            locked_until: get32(b, 12),
-            last_seen: get32(b, 16),
-            checkpoints: [
-                slot_at(b, SLOTS_AT)?,
-                slot_at(b, SLOTS_AT + CHECKPOINT_LEN)?,
-            ],
-        })
+        let checkpoints = [
+            slot_at(b, SLOTS_AT)?,
+            slot_at(b, SLOTS_AT + CHECKPOINT_LEN)?,
+        ];
+        self.used = UsedCounts::from_parts(get32(b, 0), get32(b, 4) as u16);
+        self.payg_disabled = flags != 0;
+        self.failures = failures;
+        self.active_until = get32(b, 8);
+        self.locked_until = get32(b, 12);
+        self.last_seen = get32(b, 16);
+        self.checkpoints = checkpoints;
+        Ok(())
     }
 }
 
