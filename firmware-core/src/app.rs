@@ -19,6 +19,7 @@
 //! Every state change is saved before its reply is sent, so a reply the host saw is never
 //! undone by a power cut.
 
+use crate::le::{get32, put32};
 use crate::payg::{Device, DeviceConfig, Event, Feedback, Keypress, Output, PaygState, STATE_LEN};
 use crate::protocol::{
     challenge_mac, parse_request, verify_reset, IdReport, LineBuffer, LineEvent,
@@ -67,12 +68,20 @@ impl Provisioning {
 
 /// The device application over a store `S`.
 pub struct App<S: Store> {
+    unit: Unit<S>,
+    line: LineBuffer,
+}
+
+/// Everything but the line buffer: a line borrowed from the buffer is handled without a
+/// copy (the borrows are disjoint).
+struct Unit<S: Store> {
     store: RecordStore<S, RECORD_LEN>,
     prov: Option<Provisioning>,
     device: Device,
-    line: LineBuffer,
     last: Option<TokenResult>,
-    reset_nonce: Option<u64>,
+    /// The pending `NONCE` as two 32-bit halves (low first): 12 bytes of 4-byte aligned
+    /// RAM, where an `Option<u64>` takes 16 and makes the whole state 8-byte aligned.
+    reset_nonce: Option<[u32; 2]>,
     fault: Option<Error>,
     firmware: &'static str,
 }
@@ -80,8 +89,8 @@ pub struct App<S: Store> {
 impl<S: Store> core::fmt::Debug for App<S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("App")
-            .field("provisioned", &self.prov.is_some())
-            .field("fault", &self.fault)
+            .field("provisioned", &self.unit.prov.is_some())
+            .field("fault", &self.unit.fault)
             .finish_non_exhaustive()
     }
 }
@@ -92,58 +101,60 @@ impl<S: Store> App<S> {
     /// A store whose records are all corrupt boots as a blank device with
     /// [`App::fault`] set: the key is gone, so nothing could be verified anyway, and the
     /// output stays off until the unit is provisioned again.
+    #[inline(never)]
     pub fn boot(store: S, firmware: &'static str, now: u32) -> Result<Self, Error> {
-        let mut store = RecordStore::new(store, SLOTS)?;
-        let (prov, state, fault) = match store.load() {
-            Ok(Some(record)) => match decode_record(&record) {
-                Ok((prov, state)) => (prov, state, None),
-                Err(e) => (None, PaygState::new(0), Some(e)),
-            },
-            Ok(None) => (None, PaygState::new(0), None),
-            Err(e) => (None, PaygState::new(0), Some(e)),
-        };
         let mut app = App {
-            store,
-            prov,
-            device: Device::new(state),
+            unit: Unit {
+                store: RecordStore::new(store, SLOTS)?,
+                prov: None,
+                device: Device::new(PaygState::new(0)),
+                last: None,
+                reset_nonce: None,
+                fault: None,
+                firmware,
+            },
             line: LineBuffer::new(),
-            last: None,
-            reset_nonce: None,
-            fault,
-            firmware,
         };
-        let _ = app.event(Event::PowerUp, now);
+        let u = &mut app.unit;
+        let mut record = [0u8; RECORD_LEN];
+        let loaded = u.store.load_into(&mut record);
+        u.fault = match loaded {
+            Ok(true) => u.apply(&record).err(),
+            Ok(false) => None,
+            Err(e) => Some(e),
+        };
+        let _ = u.event(Event::PowerUp, now);
         Ok(app)
     }
 
     /// The storage problem found at boot, if any.
     pub fn fault(&self) -> Option<Error> {
-        self.fault
+        self.unit.fault
     }
 
     /// Whether the device is provisioned.
     pub fn provisioned(&self) -> bool {
-        self.prov.is_some()
+        self.unit.prov.is_some()
     }
 
     /// The persisted PAYG state.
     pub fn state(&self) -> &PaygState {
-        &self.device.state
+        &self.unit.device.state
     }
 
     /// Whether the load should be powered.
     pub fn power_on(&self, now: u32) -> bool {
-        self.prov.is_some() && self.device.state.is_active(now)
+        self.unit.prov.is_some() && self.unit.device.state.is_active(now)
     }
 
     /// Let time pass (call at least once per second of `now`).
     pub fn tick(&mut self, now: u32) -> Output {
-        self.event(Event::Tick, now)
+        self.unit.event(Event::Tick, now)
     }
 
     /// A keypad press.
     pub fn key(&mut self, key: Keypress, now: u32) -> Output {
-        self.event(Event::Key(key), now)
+        self.unit.event(Event::Key(key), now)
     }
 
     /// One byte from the UART. When it completes a line, the reply is written into
@@ -155,30 +166,32 @@ impl<S: Store> App<S> {
         entropy: &mut impl Entropy,
         reply: &mut [u8; REPLY_MAX],
     ) -> Option<usize> {
-        let mut line = [0u8; MAX_LINE];
-        let len = match self.line.push(byte)? {
-            LineEvent::TooLong => return write(&Reply::Error(ProtoError::TooLong), reply),
-            LineEvent::Line(l) => {
-                for (d, s) in line.iter_mut().zip(l) {
-                    *d = *s;
-                }
-                l.len()
-            }
+        let answer = match self.line.push(byte)? {
+            LineEvent::TooLong => Reply::Error(ProtoError::TooLong),
+            LineEvent::Line(line) => self.unit.request(line, now, entropy),
         };
-        let answer = self.request(line.get(..len).unwrap_or_default(), now, entropy);
         // `answer` may borrow the serial from `self`; it is written out before anything else.
         write(&answer, reply)
     }
 
+    /// The `STATUS` report for `now`.
+    pub fn status(&self, now: u32) -> StatusReport {
+        self.unit.status(now)
+    }
+}
+
+impl<S: Store> Unit<S> {
+    #[inline(never)]
     fn request(&mut self, line: &[u8], now: u32, entropy: &mut impl Entropy) -> Reply<'_> {
         let request = match parse_request(line) {
             Ok(r) => r,
             Err(e) => return Reply::Error(e),
         };
-        match request {
+        // Matched by reference: moving the request's fields out costs copies.
+        match &request {
             Request::Id => {}
             Request::Prov(p) => {
-                return match self.provision(&p, now) {
+                return match self.provision(p, now) {
                     Ok(()) => self
                         .prov
                         .as_ref()
@@ -192,7 +205,7 @@ impl<S: Store> App<S> {
                 let _ = self.event(Event::Tick, now);
             }
             Request::Token(digits) => {
-                let restricted = self.prov.is_some_and(|p| p.cfg.restricted);
+                let restricted = self.prov.as_ref().is_some_and(|p| p.cfg.restricted);
                 let Ok((number, kind)) = token::parse(digits.as_bytes(), restricted) else {
                     return Reply::Error(ProtoError::BadArg);
                 };
@@ -213,29 +226,28 @@ impl<S: Store> App<S> {
             }
             Request::Chal(nonce) => {
                 if let Some((p, serial)) = self.prov.as_ref().and_then(|p| Some((p, p.serial()?))) {
-                    return Reply::Chal(challenge_mac(&p.cfg.key, &nonce, &serial));
+                    return Reply::Chal(challenge_mac(&p.cfg.key, nonce, &serial));
                 }
                 return Reply::Error(ProtoError::Internal);
             }
             Request::Nonce => {
                 let nonce = entropy.next_u64();
-                self.reset_nonce = Some(nonce);
+                self.reset_nonce = Some([nonce as u32, (nonce >> 32) as u32]);
                 return Reply::Nonce(nonce);
             }
-            Request::Reset(mac) => return self.reset(mac, now),
+            Request::Reset(mac) => return self.reset(*mac),
         }
-        match (request, &self.prov) {
+        match (&request, &self.prov) {
             (Request::Id, prov) => Reply::Id(IdReport::new(
                 self.firmware,
                 prov.as_ref().and_then(Provisioning::serial),
-                prov.is_some_and(|p| p.cfg.restricted),
+                prov.as_ref().is_some_and(|p| p.cfg.restricted),
             )),
             _ => Reply::Status(self.status(now)),
         }
     }
 
-    /// The `STATUS` report for `now`.
-    pub fn status(&self, now: u32) -> StatusReport {
+    fn status(&self, now: u32) -> StatusReport {
         let s = &self.device.state;
         let state = if !s.payg_enabled() {
             WireState::Unlocked
@@ -257,6 +269,8 @@ impl<S: Store> App<S> {
         }
     }
 
+    /// `PROV`: the new record is built from the request, saved, and only then taken over
+    /// (decoded into the live state), so a failed save leaves nothing half-done.
     fn provision(
         &mut self,
         p: &crate::protocol::Provision<'_>,
@@ -265,62 +279,77 @@ impl<S: Store> App<S> {
         if self.prov.is_some() {
             return Err(ProtoError::AlreadyProvisioned);
         }
-        let divider = NonZeroU8::new(p.divider).ok_or(ProtoError::BadArg)?;
-        let mut serial = [0u8; SERIAL_MAX];
-        for (d, s) in serial.iter_mut().zip(p.serial.as_bytes()) {
-            *d = *s;
+        if p.divider == 0 {
+            return Err(ProtoError::BadArg);
         }
-        let prov = Provisioning {
-            serial,
-            serial_len: p.serial.as_bytes().len() as u8,
-            cfg: DeviceConfig {
-                key: p.key,
-                starting_code: p.starting_code,
-                restricted: p.restricted,
-                divider,
-            },
-        };
-        let previous = (self.device.state, self.fault);
-        self.prov = Some(prov);
-        self.device = Device::new(PaygState::new(p.count));
-        let _ = self.event(Event::PowerUp, now);
-        if self.save().is_err() {
-            // Nothing half-done: the device stays blank and says so.
-            self.prov = None;
-            self.device = Device::new(previous.0);
-            self.fault = previous.1;
-            return Err(ProtoError::Internal);
-        }
+        let serial = p.serial.as_bytes();
+        let mut r = [0u8; RECORD_LEN];
+        put(&mut r, 0, &[1, serial.len() as u8]);
+        put(&mut r, 2, serial);
+        put_cfg(&mut r, &p.key, p.starting_code, p.restricted, p.divider);
+        // A fresh `PaygState::new(count)` after its power-up at `now`: the count and the
+        // last seen time; all other fields are zero.
+        put32(&mut r, STATE_AT, p.count);
+        put32(&mut r, STATE_AT + 16, now);
+        self.commit(&r)?;
         self.fault = None;
-        self.last = None;
         Ok(())
     }
 
-    fn reset(&mut self, mac: u64, now: u32) -> Reply<'static> {
-        let Some(p) = self.prov else {
+    /// `RESET`: the blank record (all zero: not provisioned, `PaygState::new(0)`) is saved,
+    /// then taken over.
+    fn reset(&mut self, mac: u64) -> Reply<'static> {
+        let Some(p) = &self.prov else {
             return Reply::Error(ProtoError::NotProvisioned);
         };
         let Some(serial) = p.serial() else {
             return Reply::Error(ProtoError::Internal);
         };
-        if let Err(e) = verify_reset(&p.cfg.key, &mut self.reset_nonce, &serial, mac) {
+        let mut pending = self
+            .reset_nonce
+            .take()
+            .map(|[lo, hi]| u64::from(hi) << 32 | u64::from(lo));
+        if let Err(e) = verify_reset(&p.cfg.key, &mut pending, &serial, mac) {
             return Reply::Error(e);
         }
-        let kept = (self.prov, self.device.state);
-        self.prov = None;
-        self.device = Device::new(PaygState::new(0));
-        let _ = self.event(Event::PowerUp, now);
-        if self.save().is_err() {
-            self.prov = kept.0;
-            self.device = Device::new(kept.1);
-            return Reply::Error(ProtoError::Internal);
+        // Zeroed on the stack: a `&[0; RECORD_LEN]` literal would be 88 bytes of flash.
+        let blank = [0u8; RECORD_LEN];
+        match self.commit(&blank) {
+            Ok(()) => Reply::Reset,
+            Err(e) => Reply::Error(e),
+        }
+    }
+
+    /// Save `record` and make it the live state (keypad idle, no last result).
+    #[inline(never)]
+    fn commit(&mut self, record: &[u8; RECORD_LEN]) -> Result<(), ProtoError> {
+        if self.store.save(record).is_err() || self.apply(record).is_err() {
+            return Err(ProtoError::Internal);
         }
         self.last = None;
-        Reply::Reset
+        Ok(())
+    }
+
+    /// Take over a stored record (see the module docs for the layout). On error the device
+    /// is blank: not provisioned, `PaygState::new(0)`.
+    #[inline(never)]
+    fn apply(&mut self, r: &[u8; RECORD_LEN]) -> Result<(), Error> {
+        self.prov = None;
+        self.device = Device::new(PaygState::new(0));
+        // `decode_prov` sets the provisioning only on success, `read_bytes` the state.
+        decode_prov(r, &mut self.prov)?;
+        let state = r.get(STATE_AT..).and_then(|t| t.first_chunk::<STATE_LEN>());
+        let read = state.map_or(Err(Error::CorruptState), |b| {
+            self.device.state.read_bytes(b)
+        });
+        if read.is_err() {
+            self.prov = None;
+        }
+        read
     }
 
     fn event(&mut self, event: Event, now: u32) -> Output {
-        let Some(p) = self.prov else {
+        let Some(p) = &self.prov else {
             return Output {
                 feedback: Feedback::None,
                 power_on: false,
@@ -337,9 +366,24 @@ impl<S: Store> App<S> {
         out
     }
 
+    #[inline(never)]
     fn save(&mut self) -> Result<(), Error> {
-        let record = encode_record(self.prov.as_ref(), &self.device.state);
-        self.store.save(&record).map(|_| ())
+        let mut r = [0u8; RECORD_LEN];
+        if let Some(p) = &self.prov {
+            put(&mut r, 0, &[1, p.serial_len]);
+            put(&mut r, 2, &p.serial);
+            put_cfg(
+                &mut r,
+                &p.cfg.key,
+                p.cfg.starting_code,
+                p.cfg.restricted,
+                p.cfg.divider.get(),
+            );
+        }
+        if let Some(state) = r.get_mut(STATE_AT..).and_then(|t| t.first_chunk_mut()) {
+            self.device.state.write_bytes(state);
+        }
+        self.store.save(&r).map(|_| ())
     }
 }
 
@@ -347,38 +391,35 @@ fn write(reply: &Reply<'_>, out: &mut [u8; REPLY_MAX]) -> Option<usize> {
     reply.write(out).ok()
 }
 
-fn encode_record(prov: Option<&Provisioning>, state: &PaygState) -> [u8; RECORD_LEN] {
-    let mut r = [0u8; RECORD_LEN];
-    if let Some(p) = prov {
-        let mut w = r.iter_mut();
-        let mut put = |bytes: &[u8]| {
-            for b in bytes {
-                if let Some(slot) = w.next() {
-                    *slot = *b;
-                }
-            }
-        };
-        put(&[1, p.serial_len]);
-        put(&p.serial);
-        put(&p.cfg.key);
-        put(&p.cfg.starting_code.to_le_bytes());
-        put(&[u8::from(p.cfg.restricted), p.cfg.divider.get()]);
-    }
-    for (d, s) in r.iter_mut().skip(STATE_AT).zip(state.to_bytes()) {
-        *d = s;
-    }
-    r
-}
-
-fn decode_record(r: &[u8; RECORD_LEN]) -> Result<(Option<Provisioning>, PaygState), Error> {
-    let mut state = [0u8; STATE_LEN];
-    for (d, s) in state.iter_mut().zip(r.iter().skip(STATE_AT)) {
+/// Copy `src` into the record at `at` (the layout's offsets always fit).
+#[inline(never)]
+fn put(r: &mut [u8; RECORD_LEN], at: usize, src: &[u8]) {
+    for (d, s) in r.iter_mut().skip(at).zip(src) {
         *d = *s;
     }
-    let state = PaygState::from_bytes(&state)?;
+}
+
+/// The device configuration fields of the record (offsets 18-39).
+fn put_cfg(r: &mut [u8; RECORD_LEN], key: &Key, starting_code: u32, restricted: bool, divider: u8) {
+    put(r, 18, key);
+    put32(r, 34, starting_code);
+    put(r, 38, &[u8::from(restricted), divider]);
+}
+
+fn decode_state(r: &[u8; RECORD_LEN]) -> Result<PaygState, Error> {
+    let state = r
+        .get(STATE_AT..)
+        .and_then(|t| t.first_chunk::<STATE_LEN>())
+        .ok_or(Error::CorruptState)?;
+    PaygState::from_bytes(state)
+}
+
+/// The provisioning part of a record, decoded into `out` (left `None` for an unprovisioned
+/// record; possibly half-filled on error).
+fn decode_prov(r: &[u8; RECORD_LEN], out: &mut Option<Provisioning>) -> Result<(), Error> {
     let field = |at: usize, len: usize| r.get(at..at + len).ok_or(Error::CorruptState);
     match r.first() {
-        Some(0) => return Ok((None, state)),
+        Some(0) => return Ok(()),
         Some(1) => {}
         _ => return Err(Error::CorruptState),
     }
@@ -386,18 +427,6 @@ fn decode_record(r: &[u8; RECORD_LEN]) -> Result<(Option<Provisioning>, PaygStat
     let serial_bytes = field(2, usize::from(serial_len))?;
     if Serial::new(serial_bytes).is_err() {
         return Err(Error::CorruptState);
-    }
-    let mut serial = [0u8; SERIAL_MAX];
-    for (d, s) in serial.iter_mut().zip(field(2, SERIAL_MAX)?) {
-        *d = *s;
-    }
-    let mut key: Key = [0; 16];
-    for (d, s) in key.iter_mut().zip(field(18, 16)?) {
-        *d = *s;
-    }
-    let mut sc = [0u8; 4];
-    for (d, s) in sc.iter_mut().zip(field(34, 4)?) {
-        *d = *s;
     }
     let restricted = match r.get(38) {
         Some(0) => false,
@@ -409,31 +438,35 @@ fn decode_record(r: &[u8; RECORD_LEN]) -> Result<(Option<Provisioning>, PaygStat
         .copied()
         .and_then(NonZeroU8::new)
         .ok_or(Error::CorruptState)?;
-    let cfg = DeviceConfig {
-        key,
-        starting_code: u32::from_le_bytes(sc),
-        restricted,
-        divider,
+    let chunk = |at: usize| {
+        r.get(at..)
+            .and_then(|t| t.first_chunk::<16>())
+            .copied()
+            .ok_or(Error::CorruptState)
     };
-    Ok((
-        Some(Provisioning {
-            serial,
-            serial_len,
-            cfg,
-        }),
-        state,
-    ))
+    *out = Some(Provisioning {
+        serial: chunk(2)?,
+        serial_len,
+        cfg: DeviceConfig {
+            key: chunk(18)?,
+            starting_code: get32(r, 34),
+            restricted,
+            divider,
+        },
+    });
+    Ok(())
 }
 
 /// The last-seen time in the record held by `store`, without booting: boards whose clock
 /// restarts at zero on every boot resume their clock from it (so the device never sees
 /// time going backwards). `None` for a blank or unreadable store.
 pub fn stored_last_seen<S: Store>(store: S) -> Option<u32> {
-    let record = RecordStore::<S, RECORD_LEN>::new(store, SLOTS)
-        .ok()?
-        .load()
-        .ok()??;
-    decode_record(&record)
-        .ok()
-        .map(|(_, state)| state.last_seen())
+    let mut record = [0u8; RECORD_LEN];
+    let mut store = RecordStore::<S, RECORD_LEN>::new(store, SLOTS).ok()?;
+    if !store.load_into(&mut record).ok()? {
+        return None;
+    }
+    let state = decode_state(&record).ok()?;
+    decode_prov(&record, &mut None).ok()?;
+    Some(state.last_seen())
 }

@@ -16,6 +16,7 @@
 
 pub mod app;
 mod error;
+mod le;
 pub mod payg;
 pub mod protocol;
 pub mod storage;

@@ -118,6 +118,7 @@
 
 use core::num::NonZeroU8;
 
+use crate::le::{get32, put32};
 use crate::token::{
     self, ChainPos, Checkpoint, Key, Outcome, TokenKind, TokenType, UsedCounts, VALUE_COUNTER_SYNC,
     VALUE_DISABLE_PAYG,
@@ -352,25 +353,38 @@ pub enum Credit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PaygState {
     used: UsedCounts,
-    payg_enabled: bool,
+    /// Stored inverted, as on the media: a fresh state is all zeros but the count, which
+    /// the optimiser clears with aligned stores.
+    payg_disabled: bool,
     failures: u8,
     active_until: u32,
     locked_until: u32,
     last_seen: u32,
-    checkpoints: [Option<Checkpoint>; CHECKPOINT_SLOTS],
+    /// The decoder checkpoints in their stored form ([`CHECKPOINT_LEN`] bytes each, see the
+    /// layout): 26 bytes of RAM instead of 48 as `Option<Checkpoint>`s, unpacked only
+    /// around a decode.
+    checkpoints: [Slot; CHECKPOINT_SLOTS],
 }
+
+/// A checkpoint slot in its stored form.
+type Slot = [u8; CHECKPOINT_LEN];
+
+/// Empty slots, as a constant: a repeat expression in `new` becomes a loop of unaligned
+/// 13-byte clears, which links compiler-builtins' unaligned `memclr` (~190 B).
+const NO_CHECKPOINTS: [Slot; CHECKPOINT_SLOTS] = [[0; CHECKPOINT_LEN]; CHECKPOINT_SLOTS];
 
 impl PaygState {
     /// A freshly provisioned device: count `count`, PAYG enabled, no credit.
+    #[inline(never)]
     pub const fn new(count: u32) -> Self {
         PaygState {
             used: UsedCounts::new(count),
-            payg_enabled: true,
+            payg_disabled: false,
             failures: 0,
             active_until: 0,
             locked_until: 0,
             last_seen: 0,
-            checkpoints: [None; CHECKPOINT_SLOTS],
+            checkpoints: NO_CHECKPOINTS,
         }
     }
 
@@ -381,7 +395,7 @@ impl PaygState {
 
     /// Whether PAYG is enabled (false after DISABLE_PAYG until the next SET_TIME).
     pub const fn payg_enabled(&self) -> bool {
-        self.payg_enabled
+        !self.payg_disabled
     }
 
     /// Activation end time (meaningful while PAYG is enabled).
@@ -405,18 +419,29 @@ impl PaygState {
     }
 
     /// The decoder checkpoint cache, most recently used first.
-    pub const fn checkpoints(&self) -> &[Option<Checkpoint>; CHECKPOINT_SLOTS] {
-        &self.checkpoints
+    pub fn checkpoints(&self) -> [Option<Checkpoint>; CHECKPOINT_SLOTS] {
+        let mut cps = [None; CHECKPOINT_SLOTS];
+        self.unpack(&mut cps);
+        cps
+    }
+
+    /// The checkpoints into `cps` (all `None` slots already).
+    #[inline(never)]
+    fn unpack(&self, cps: &mut [Option<Checkpoint>; CHECKPOINT_SLOTS]) {
+        for (cp, slot) in cps.iter_mut().zip(&self.checkpoints) {
+            // Slots in the state are valid (checked by `from_bytes` or written by `pack`).
+            let _ = checkpoint_at(slot, cp);
+        }
     }
 
     /// Whether the load may be powered at `now`.
     pub const fn is_active(&self, now: u32) -> bool {
-        !self.payg_enabled || self.active_until > now
+        self.payg_disabled || self.active_until > now
     }
 
     /// Remaining activation at `now`.
     pub const fn credit(&self, now: u32) -> Credit {
-        if self.payg_enabled {
+        if !self.payg_disabled {
             Credit::Seconds(self.active_until.saturating_sub(now))
         } else {
             Credit::Unlimited
@@ -467,6 +492,7 @@ impl PaygState {
         out
     }
 
+    #[inline(never)]
     fn finish(&self, mut out: Output, now: u32) -> Output {
         out.power_on = self.is_active(now);
         out
@@ -508,14 +534,19 @@ impl PaygState {
             };
             return self.finish(out, now);
         }
+        let mut checkpoints = [None; CHECKPOINT_SLOTS];
+        self.unpack(&mut checkpoints);
         let decoded = token::decode(
             &cfg.key,
             cfg.starting_code,
             &mut self.used,
             number,
             kind,
-            &mut self.checkpoints,
+            &mut checkpoints,
         );
+        for (slot, cp) in self.checkpoints.iter_mut().zip(&checkpoints) {
+            pack(cp, slot);
+        }
         out.decoded = Some(decoded.outcome);
         out.feedback = match decoded.outcome {
             Outcome::Invalid => {
@@ -554,7 +585,7 @@ impl PaygState {
             return Feedback::Extended { value };
         }
         if value == VALUE_DISABLE_PAYG {
-            self.payg_enabled = false;
+            self.payg_disabled = true;
             return Feedback::PaygDisabled;
         }
         if value == VALUE_COUNTER_SYNC || value > TokenKind::Standard.max_time_value() {
@@ -562,12 +593,12 @@ impl PaygState {
         }
         let seconds = cfg.seconds(value);
         if token_type == TokenType::AddTime {
-            if self.payg_enabled {
+            if !self.payg_disabled {
                 self.active_until = self.active_until.max(now).saturating_add(seconds);
             }
             Feedback::TimeAdded
         } else {
-            self.payg_enabled = true;
+            self.payg_disabled = false;
             self.active_until = now.saturating_add(seconds);
             Feedback::TimeSet
         }
@@ -576,64 +607,114 @@ impl PaygState {
     /// The fixed little-endian layout of the module docs.
     pub fn to_bytes(&self) -> [u8; STATE_LEN] {
         let mut b = [0u8; STATE_LEN];
-        put(&mut b, 0, self.used.count().to_le_bytes());
-        put(&mut b, 4, self.used.mask().to_le_bytes());
-        put(&mut b, 6, [u8::from(!self.payg_enabled), self.failures]);
-        put(&mut b, 8, self.active_until.to_le_bytes());
-        put(&mut b, 12, self.locked_until.to_le_bytes());
-        put(&mut b, 16, self.last_seen.to_le_bytes());
-        for (i, cp) in self.checkpoints.iter().enumerate() {
-            let at = SLOTS_AT + i * CHECKPOINT_LEN;
-            if let Some(cp) = cp {
-                let kind = match cp.kind {
-                    TokenKind::Standard => KIND_STANDARD,
-                    TokenKind::Extended => KIND_EXTENDED,
-                };
-                let [f0, f1, f2, _] = cp.field.to_le_bytes();
-                let [c0, c1, c2, c3, c4, ..] = cp.pos.code.to_le_bytes();
-                put(&mut b, at, [kind, f0, f1, f2]);
-                put(&mut b, at + 4, cp.pos.count.to_le_bytes());
-                put(&mut b, at + 8, [c0, c1, c2, c3, c4]);
-            }
-        }
+        self.write_bytes(&mut b);
         b
+    }
+
+    /// [`Self::to_bytes`] into the caller's buffer (every byte is written), e.g. straight
+    /// into a record, without a state-sized copy.
+    pub fn write_bytes(&self, b: &mut [u8; STATE_LEN]) {
+        // In layout order: each u32 write may spill zeros into the next field.
+        put32(b, 0, self.used.count());
+        put32(b, 4, u32::from(self.used.mask()));
+        put32(
+            b,
+            6,
+            u32::from(self.payg_disabled) | u32::from(self.failures) << 8,
+        );
+        put32(b, 8, self.active_until);
+        put32(b, 12, self.locked_until);
+        put32(b, 16, self.last_seen);
+        for (i, slot) in self.checkpoints.iter().enumerate() {
+            copy(b, SLOTS_AT + i * CHECKPOINT_LEN, slot);
+        }
     }
 
     /// Decode [`Self::to_bytes`], rejecting out-of-range fields with
     /// [`Error::CorruptState`].
     pub fn from_bytes(b: &[u8; STATE_LEN]) -> Result<Self, Error> {
-        let [flags, failures] = get(b, 6);
+        let mut state = PaygState::new(0);
+        state.read_bytes(b)?;
+        Ok(state)
+    }
+
+    /// [`Self::from_bytes`] into `self` (no state-sized copy); on error `self` is unchanged.
+    pub fn read_bytes(&mut self, b: &[u8; STATE_LEN]) -> Result<(), Error> {
+        let flags = get32(b, 6);
+        let (failures, flags) = ((flags >> 8) as u8, flags as u8);
         if flags > 1 || failures > MAX_FAILURES {
             return Err(Error::CorruptState);
         }
-        let mut checkpoints = [None; CHECKPOINT_SLOTS];
-        for (i, slot) in checkpoints.iter_mut().enumerate() {
-            *slot = checkpoint_at(b, SLOTS_AT + i * CHECKPOINT_LEN)?;
-        }
-        Ok(PaygState {
-            used: UsedCounts::from_parts(
-                u32::from_le_bytes(get(b, 0)),
-                u16::from_le_bytes(get(b, 4)),
-            ),
-            payg_enabled: flags == 0,
-            failures,
-            active_until: u32::from_le_bytes(get(b, 8)),
-            locked_until: u32::from_le_bytes(get(b, 12)),
-            last_seen: u32::from_le_bytes(get(b, 16)),
-            checkpoints,
-        })
+        let checkpoints = [
+            slot_at(b, SLOTS_AT)?,
+            slot_at(b, SLOTS_AT + CHECKPOINT_LEN)?,
+        ];
+        self.used = UsedCounts::from_parts(get32(b, 0), get32(b, 4) as u16);
+        self.payg_disabled = flags != 0;
+        self.failures = failures;
+        self.active_until = get32(b, 8);
+        self.locked_until = get32(b, 12);
+        self.last_seen = get32(b, 16);
+        self.checkpoints = checkpoints;
+        Ok(())
     }
 }
 
-/// The checkpoint slot at offset `at`.
-fn checkpoint_at(b: &[u8; STATE_LEN], at: usize) -> Result<Option<Checkpoint>, Error> {
-    let [kind, f0, f1, f2] = get(b, at);
-    let field = u32::from_le_bytes([f0, f1, f2, 0]);
-    let count = u32::from_le_bytes(get(b, at + 4));
-    let [c0, c1, c2, c3, c4] = get(b, at + 8);
-    let code = u64::from_le_bytes([c0, c1, c2, c3, c4, 0, 0, 0]);
+/// `src` into `b` at `at` (the layout's offsets always fit).
+fn copy(b: &mut [u8], at: usize, src: &[u8]) {
+    for (d, s) in b.iter_mut().skip(at).zip(src) {
+        *d = *s;
+    }
+}
+
+/// The checkpoint slot at offset `at`, validated.
+#[inline(never)]
+fn slot_at(b: &[u8; STATE_LEN], at: usize) -> Result<Slot, Error> {
+    let mut slot = [0; CHECKPOINT_LEN];
+    for (d, s) in slot.iter_mut().zip(b.iter().skip(at)) {
+        *d = *s;
+    }
+    checkpoint_at(&slot, &mut None)?;
+    Ok(slot)
+}
+
+/// A checkpoint in its stored form: kind, field (3 bytes), count, code (5 bytes). Every
+/// checkpoint the decoder produces fits (field < 10^6, code < 2^40).
+#[inline(never)]
+fn pack(cp: &Option<Checkpoint>, slot: &mut Slot) {
+    let (kind, field, count, code) = match cp {
+        None => (0, 0, 0, 0),
+        Some(cp) => (
+            match cp.kind {
+                TokenKind::Standard => KIND_STANDARD,
+                TokenKind::Extended => KIND_EXTENDED,
+            },
+            cp.field,
+            cp.pos.count,
+            cp.pos.code,
+        ),
+    };
+    // In layout order: each u32 write spills zeros that the next one overwrites.
+    put32(slot, 0, u32::from(kind) | field << 8);
+    put32(slot, 4, count);
+    put32(slot, 8, code as u32);
+    put32(slot, 12, (code >> 32) as u32);
+}
+
+/// The checkpoint in a slot into `out` (`None` for an empty slot); [`Error::CorruptState`]
+/// for anything [`pack`] does not write, leaving `out` alone.
+#[inline(never)]
+fn checkpoint_at(slot: &Slot, out: &mut Option<Checkpoint>) -> Result<(), Error> {
+    let head = get32(slot, 0);
+    let (kind, field) = (head as u8, head >> 8);
+    let count = get32(slot, 4);
+    // 40 bits: the fifth code byte is the last of the slot.
+    let code = u64::from(get32(slot, 8)) | u64::from(get32(slot, 12)) << 32;
     let (kind, max_code) = match kind {
-        0 if field == 0 && count == 0 && code == 0 => return Ok(None),
+        0 if field == 0 && count == 0 && code == 0 => {
+            *out = None;
+            return Ok(());
+        }
         KIND_STANDARD => (TokenKind::Standard, u64::from(u32::MAX)),
         KIND_EXTENDED => (TokenKind::Extended, TokenKind::Extended.max_number()),
         _ => return Err(Error::CorruptState),
@@ -641,26 +722,12 @@ fn checkpoint_at(b: &[u8; STATE_LEN], at: usize) -> Result<Option<Checkpoint>, E
     if u64::from(field) >= kind.modulus() || code > max_code {
         return Err(Error::CorruptState);
     }
-    Ok(Some(Checkpoint {
+    *out = Some(Checkpoint {
         kind,
         field,
         pos: ChainPos { count, code },
-    }))
-}
-
-/// Store `src` at `at` (offsets are constants of the layout: this compiles to plain stores).
-fn put<const N: usize>(b: &mut [u8; STATE_LEN], at: usize, src: [u8; N]) {
-    if let Some(dst) = b.get_mut(at..).and_then(|t| t.first_chunk_mut::<N>()) {
-        *dst = src;
-    }
-}
-
-/// Load `N` bytes at `at` (zeros past the end, which the layout never reaches).
-fn get<const N: usize>(b: &[u8; STATE_LEN], at: usize) -> [u8; N] {
-    b.get(at..)
-        .and_then(|t| t.first_chunk::<N>())
-        .copied()
-        .unwrap_or([0; N])
+    });
+    Ok(())
 }
 
 /// Keypad entry in progress (not persisted).
@@ -776,6 +843,7 @@ impl Device {
     }
 
     /// Handle one event at time `now`.
+    #[inline(never)]
     pub fn handle(&mut self, cfg: &DeviceConfig, event: Event, now: u32) -> Output {
         match event {
             Event::PowerUp => {

@@ -190,7 +190,8 @@ pub enum LineEvent<'a> {
 #[derive(Debug, Clone)]
 pub struct LineBuffer<const N: usize = MAX_LINE> {
     buf: [u8; N],
-    len: usize,
+    /// 16 bits (`N` ≤ 65 535, checked in `new`): the buffer is part of the device's RAM.
+    len: u16,
     overflow: bool,
 }
 
@@ -203,6 +204,7 @@ impl<const N: usize> Default for LineBuffer<N> {
 impl<const N: usize> LineBuffer<N> {
     /// An empty buffer.
     pub const fn new() -> Self {
+        const { assert!(N <= u16::MAX as usize) };
         LineBuffer {
             buf: [0; N],
             len: 0,
@@ -218,7 +220,7 @@ impl<const N: usize> LineBuffer<N> {
 
     /// Bytes held of the current partial line.
     pub fn pending(&self) -> usize {
-        self.len
+        usize::from(self.len)
     }
 
     /// Take one received byte; returns an event when it completes a line.
@@ -226,7 +228,7 @@ impl<const N: usize> LineBuffer<N> {
     pub fn push(&mut self, byte: u8) -> Option<LineEvent<'_>> {
         match byte {
             b'\r' | b'\n' => {
-                let len = self.len;
+                let len = usize::from(self.len);
                 let overflow = self.overflow;
                 self.clear();
                 if overflow {
@@ -245,7 +247,7 @@ impl<const N: usize> LineBuffer<N> {
             }
             _ => {
                 if !self.overflow {
-                    match self.buf.get_mut(self.len) {
+                    match self.buf.get_mut(usize::from(self.len)) {
                         Some(slot) => {
                             *slot = byte;
                             self.len += 1;
@@ -1105,7 +1107,7 @@ impl<'a> Out<'a> {
     fn num(&mut self, mut n: u32) {
         self.sep();
         let mut started = false;
-        for p in POW10 {
+        for &p in &POW10 {
             let mut digit = b'0';
             while n >= p {
                 n -= p;

@@ -102,6 +102,7 @@
 //! 1.3 KiB of flash (CRC table of 64 bytes included) and at most ~390 bytes of stack (about
 //! `N + 330`, plus the backend's). A [`RecordStore`] is its backend plus 24 bytes (32-bit).
 
+use crate::le::{get32, put32};
 use crate::Error;
 
 /// Magic bytes at the start of every record.
@@ -266,13 +267,20 @@ impl<S: Store, const N: usize> RecordStore<S, N> {
     /// for [`Error::StorageCorrupt`], [`Error::StorageVersion`] and [`Error::StorageLength`].
     pub fn load(&mut self) -> Result<Option<[u8; N]>, Error> {
         let mut out = [0u8; N];
-        if !self.scan(&mut out)? {
+        Ok(self.load_into(&mut out)?.then_some(out))
+    }
+
+    /// [`Self::load`] into the caller's buffer (no payload-sized copy on the way out):
+    /// `Ok(true)` when `out` holds the newest payload, `Ok(false)` for a fresh device.
+    /// Otherwise `out` holds scratch bytes.
+    pub fn load_into(&mut self, out: &mut [u8; N]) -> Result<bool, Error> {
+        if !self.scan(out)? {
             return Err(Error::StorageCorrupt);
         }
         let Some((slot, seq)) = self.newest else {
-            return Ok(None);
+            return Ok(false);
         };
-        let n = self.inspect(slot, &mut out)?;
+        let n = self.inspect(slot, out)?;
         if n.kind != Kind::Valid || n.seq != seq {
             // The media changed between two reads: an unreliable backend.
             return Err(Error::StorageIo);
@@ -283,7 +291,7 @@ impl<S: Store, const N: usize> RecordStore<S, N> {
         if n.len != N {
             return Err(Error::StorageLength);
         }
-        Ok(Some(out))
+        Ok(true)
     }
 
     /// Stores `payload` as the new newest record, power-loss safe (see the module docs).
@@ -315,11 +323,17 @@ impl<S: Store, const N: usize> RecordStore<S, N> {
             None => (0, 0),
         };
         let base = slot * self.stride;
-        let mut head = header::<N>(seq);
+        let mut head = [0u8; HEADER_LEN];
+        put32(
+            &mut head,
+            0,
+            u32::from_le_bytes([MAGIC[0], MAGIC[1], FORMAT_VERSION, 0]),
+        );
+        put32(&mut head, 4, seq);
+        // `N` ≤ `MAX_PAYLOAD` (checked by `new`): the length fits its u16 field.
+        put32(&mut head, 8, u32::from(N as u16));
         let crc = !crc_update(crc_update(!0, head.get(..CRC_AT).unwrap_or(&[])), payload);
-        for (field, byte) in head.iter_mut().skip(CRC_AT).zip(crc.to_le_bytes()) {
-            *field = byte;
-        }
+        put32(&mut head, CRC_AT, crc);
         self.store.erase(base, self.stride)?;
         self.store.write(base + HEADER_LEN, payload)?;
         // The CRC is the last four bytes of this write: the commit marker.
@@ -385,16 +399,12 @@ impl<S: Store, const N: usize> RecordStore<S, N> {
         let mut h = [0u8; HEADER_LEN];
         self.store.read(base, &mut h)?;
         self.store.read(base + HEADER_LEN, out)?;
-        let [m0, m1, version, _, s0, s1, s2, s3, l0, l1, _, _, c0, c1, c2, c3] = h;
-        let seq = u32::from_le_bytes([s0, s1, s2, s3]);
-        let len = usize::from(u16::from_le_bytes([l0, l1]));
-        let stored = u32::from_le_bytes([c0, c1, c2, c3]);
+        let [m0, m1, version, ..] = h;
+        let seq = get32(&h, 4);
+        let len = (get32(&h, 8) & 0xFFFF) as usize;
+        let stored = get32(&h, CRC_AT);
 
-        let (mut any, mut all) = (0u8, 0xFFu8);
-        for &b in h.iter().chain(out.iter()) {
-            any |= b;
-            all &= b;
-        }
+        let (any, all) = or_and(or_and((0, 0xFF), &h), out);
         let kind = if any == 0 || all == 0xFF {
             Kind::Blank
         } else {
@@ -429,21 +439,10 @@ impl<S: Store, const N: usize> RecordStore<S, N> {
     }
 }
 
-/// The header of an `N`-byte record with sequence number `seq`, CRC field still 0.
-fn header<const N: usize>(seq: u32) -> [u8; HEADER_LEN] {
-    let [m0, m1] = MAGIC;
-    let [s0, s1, s2, s3] = seq.to_le_bytes();
-    let [l0, l1] = (N as u16).to_le_bytes();
-    // Filled from a zeroed buffer: as one array literal the optimiser zeroes its 1-aligned
-    // tail with a call that links compiler-builtins' unaligned `memclr` (~190 B on thumbv6m).
-    let mut h = [0u8; HEADER_LEN];
-    for (d, s) in h
-        .iter_mut()
-        .zip([m0, m1, FORMAT_VERSION, 0, s0, s1, s2, s3, l0, l1])
-    {
-        *d = s;
-    }
-    h
+/// The OR and the AND of `bytes`, folded into `acc` (blank detection).
+#[inline(never)]
+fn or_and(acc: (u8, u8), bytes: &[u8]) -> (u8, u8) {
+    bytes.iter().fold(acc, |(any, all), &b| (any | b, all & b))
 }
 
 /// The CRC field of an interrupted first save: its first `j < 4` bytes (little-endian, so
