@@ -10,14 +10,16 @@ pub const KEY: &str = "a29ab82edc5fbbc41ec9530f6dac86b1";
 pub const STARTING_CODE: u32 = 123_456_789;
 
 /// Binaries built by this workspace. `cargo test -p e2e` alone does not rebuild another
-/// package's binary, so the first call builds `paygo` (a no-op when it is up to date) to
-/// never test a stale one.
+/// package's binary, so the first call brings `paygo` up to date, never testing a stale
+/// one. It builds what `cargo test --workspace` builds, with the same features (a plain
+/// `cargo build -p paygo` resolves features differently and would rebuild its
+/// dependencies into the same path): a no-op under `cargo test --workspace`.
 pub fn bin(name: &str) -> PathBuf {
     static BUILD: std::sync::Once = std::sync::Once::new();
     BUILD.call_once(|| {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let status = Command::new(cargo)
-            .args(["build", "--quiet", "-p", "paygo", "--bin", "paygo"])
+            .args(["test", "--workspace", "--no-run", "--quiet"])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .expect("run cargo build");
