@@ -7,3 +7,4 @@ mod ledger_cli;
 #[cfg(unix)]
 mod ledger_crash;
 mod token;
+mod transfer;
