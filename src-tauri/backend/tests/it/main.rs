@@ -8,3 +8,5 @@ mod ledger_cli;
 mod ledger_crash;
 mod token;
 mod transfer;
+mod transfer_cli;
+mod transfer_fuzz;
