@@ -383,6 +383,10 @@ fn bundle_round_trip_with_tokens_and_audit_on_both_sides() {
         .expect("issue");
     a.set_status("SN-2", Status::InStock, "ops", "back on the shelf")
         .expect("status");
+    let mut unlock = IssueRequest::new(IssueAction::Unlock);
+    unlock.operator = Some("supervisor".into());
+    a.add_unit(&unit("SN-3", 3), None).expect("add");
+    a.issue("SN-3", &unlock).expect("unlock");
     let (bytes, summary) = a
         .export_bundle(
             &Selection::All,
@@ -392,11 +396,11 @@ fn bundle_round_trip_with_tokens_and_audit_on_both_sides() {
             Some("factory"),
         )
         .expect("bundle");
-    assert_eq!(summary.tokens, 2);
+    assert_eq!(summary.tokens, 3);
     let id = summary.bundle_id.clone().expect("id");
     let out_row = a.audit_rows().expect("audit").pop().expect("row");
     assert_eq!(out_row.action, "handover_out");
-    assert!(out_row.detail.contains(&id) && out_row.detail.contains("\"SN-1\",\"SN-2\""));
+    assert!(out_row.detail.contains(&id) && out_row.detail.contains("\"SN-1\",\"SN-2\",\"SN-3\""));
 
     // No key, serial or token in cleartext.
     for k in [key(1), key(2)] {
@@ -415,7 +419,9 @@ fn bundle_round_trip_with_tokens_and_audit_on_both_sides() {
         ..opts()
     };
     let report = b.import_bundle(&bytes, &bundle_pass(), &o).expect("import");
-    assert_eq!((report.imported, report.tokens), (2, 2));
+    assert_eq!((report.imported, report.tokens), (3, 3));
+    let u3 = b.unit("SN-3").expect("SN-3");
+    assert_eq!((u3.status.as_str(), u3.payg_disabled), ("unlocked", true));
     assert_eq!(report.bundle_id.as_deref(), Some(id.as_str()));
     assert_eq!(a.tokens("SN-1").expect("a"), b.tokens("SN-1").expect("b"));
     let (ua, ub) = (a.unit("SN-2").expect("a"), b.unit("SN-2").expect("b"));
@@ -451,7 +457,7 @@ fn bundle_round_trip_with_tokens_and_audit_on_both_sides() {
     // The same bundle again: identical units skipped, nothing new.
     let before = snapshot(&b);
     let again = b.import_bundle(&bytes, &bundle_pass(), &o).expect("again");
-    assert_eq!((again.imported, again.skipped.len()), (0, 2));
+    assert_eq!((again.imported, again.skipped.len()), (0, 3));
     assert_eq!(snapshot(&b).0, before.0);
     // Issuing on A moves its count: its next bundle conflicts with B.
     a.issue("SN-1", &IssueRequest::new(IssueAction::Add(1.0)))

@@ -136,6 +136,9 @@ struct BundleUnit {
     divider: u32,
     status: String,
     notes: Option<String>,
+    /// The last state-changing token unlocked the device (DISABLE_PAYG).
+    #[serde(default)]
+    payg_disabled: bool,
     #[serde(default)]
     tokens: Vec<TransferToken>,
 }
@@ -187,6 +190,7 @@ pub(crate) fn seal(
                 divider: u.divider,
                 status: u.status.as_str().into(),
                 notes: u.notes.clone(),
+                payg_disabled: u.payg_disabled,
                 tokens: u.tokens.clone(),
             })
             .collect(),
@@ -388,6 +392,7 @@ pub(crate) fn open(data: &[u8], pass: &Passphrase, limits: &BundleLimits) -> Res
             status,
             device_count: u.device_count,
             notes: u.notes.clone(),
+            payg_disabled: u.payg_disabled,
             tokens: u.tokens.clone(),
         });
     }

@@ -152,6 +152,7 @@ pub(crate) struct Incoming {
     pub status: Status,
     pub device_count: Option<u32>,
     pub notes: Option<String>,
+    pub payg_disabled: bool,
     pub tokens: Vec<TransferToken>,
 }
 
@@ -167,6 +168,7 @@ pub(crate) struct Outgoing {
     pub divider: u32,
     pub status: Status,
     pub notes: Option<String>,
+    pub payg_disabled: bool,
     pub tokens: Vec<TransferToken>,
 }
 
@@ -305,6 +307,7 @@ impl Ledger {
                 divider: row.divider,
                 status: row.status,
                 notes,
+                payg_disabled: row.payg_disabled,
                 tokens,
             });
         }
@@ -543,10 +546,10 @@ impl Ledger {
         for item in &fresh {
             let id =
                 Ledger::insert_unit(Some(seal), &tx, &item.unit, item.status, item.device_count)?;
-            if item.notes.is_some() {
+            if item.notes.is_some() || item.payg_disabled {
                 tx.execute(
-                    "UPDATE units SET notes = ?2 WHERE id = ?1",
-                    params![id, item.notes],
+                    "UPDATE units SET notes = ?2, payg_disabled = ?3 WHERE id = ?1",
+                    params![id, item.notes, item.payg_disabled],
                 )?;
             }
             let u = &item.unit;

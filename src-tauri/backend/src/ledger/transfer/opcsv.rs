@@ -328,6 +328,7 @@ pub(crate) fn parse_units(data: &[u8]) -> Parsed {
             notes: Some(version)
                 .filter(|v| !v.is_empty())
                 .map(|v| format!("firmware version {v}")),
+            payg_disabled: false,
             tokens: Vec::new(),
         });
     }
