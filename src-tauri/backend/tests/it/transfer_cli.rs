@@ -55,6 +55,7 @@ fn export_and_import_through_the_cli() {
     );
     assert!(ok, "{v}");
     assert_eq!(v["exported"], 2);
+    assert_eq!(v["warning"], "the file holds the raw device keys");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

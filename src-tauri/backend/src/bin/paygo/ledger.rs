@@ -237,6 +237,9 @@ fn export(a: ExportArgs, json: bool, path: &Path) -> Result<(), Error> {
         let mut v = serde_json::to_value(&summary).map_err(|e| Error::io("JSON", e))?;
         v["out"] = serde_json::json!(a.out);
         v["exported"] = serde_json::json!(summary.serials.len());
+        if a.format == ExportFormat::OpenpaygoCsv {
+            v["warning"] = serde_json::json!("the file holds the raw device keys");
+        }
         print_json(&v);
     } else {
         println!(
