@@ -31,11 +31,16 @@ pub(crate) fn run() -> Result<()> {
     // The end-to-end tests run these images under QEMU.
     crate::firmware::run_firmware(&[])?;
     let (passed, failed) = test_workspace()?;
-    run_checked(cargo().current_dir(&root).args([
-        "test",
-        "--manifest-path",
+    for manifest in [
         "firmware-core/fuzz/Cargo.toml",
-    ]))?;
+        "src-tauri/backend/fuzz/Cargo.toml",
+    ] {
+        run_checked(
+            cargo()
+                .current_dir(&root)
+                .args(["test", "--manifest-path", manifest]),
+        )?;
+    }
     crate::size::run(crate::size::Options::parse(&[])?)?;
     crate::cost::run()?;
     crate::fuzz::run(crate::fuzz::Options::parse(&[

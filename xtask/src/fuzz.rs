@@ -1,4 +1,5 @@
-//! `cargo xtask fuzz`: run the cargo-fuzz targets of `firmware-core/fuzz` for a while each.
+//! `cargo xtask fuzz`: run the cargo-fuzz targets of `firmware-core/fuzz` (token decoder,
+//! UART) and `src-tauri/backend/fuzz` (ledger importers) for a while each.
 //!
 //! cargo-fuzz wants nightly for sanitizers; with `--sanitizer none` it only needs the
 //! SanitizerCoverage passes, which are stable codegen options, plus a few `-Z` flags that
@@ -42,21 +43,24 @@ impl Options {
     }
 }
 
-fn fuzz_dir() -> PathBuf {
-    workspace_root().join("firmware-core").join("fuzz")
+/// The crates with a `fuzz/` directory, in the order their targets run.
+const CRATES: [&str; 2] = ["firmware-core", "src-tauri/backend"];
+
+fn fuzz_dir(krate: &str) -> PathBuf {
+    workspace_root().join(krate).join("fuzz")
 }
 
-/// `cargo fuzz` from firmware-core's directory (cargo-fuzz looks for the crate there).
-fn cargo_fuzz() -> Command {
+/// `cargo fuzz` from the crate's directory (cargo-fuzz looks for the crate there).
+fn cargo_fuzz(krate: &str) -> Command {
     let mut cmd = cargo();
-    cmd.current_dir(workspace_root().join("firmware-core"))
+    cmd.current_dir(workspace_root().join(krate))
         .env("RUSTC_BOOTSTRAP", "1")
         .arg("fuzz");
     cmd
 }
 
 fn ensure_cargo_fuzz() -> Result<()> {
-    let ok = cargo_fuzz()
+    let ok = cargo_fuzz(CRATES[0])
         .arg("--version")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -72,9 +76,9 @@ fn ensure_cargo_fuzz() -> Result<()> {
     )
 }
 
-fn list_targets() -> Result<Vec<String>> {
-    let mut cmd = cargo_fuzz();
-    cmd.arg("list").arg("--fuzz-dir").arg(fuzz_dir());
+fn list_targets(krate: &str) -> Result<Vec<String>> {
+    let mut cmd = cargo_fuzz(krate);
+    cmd.arg("list").arg("--fuzz-dir").arg(fuzz_dir(krate));
     let out = cmd
         .output()
         .with_context(|| format!("running `{}`", show(&cmd)))?;
@@ -135,22 +139,33 @@ impl Stats {
 
 pub(crate) fn run(opts: Options) -> Result<()> {
     ensure_cargo_fuzz()?;
-    let available = list_targets()?;
-    let targets = match &opts.target {
-        Some(t) if available.contains(t) => vec![t.clone()],
-        Some(t) => bail!("no fuzz target `{t}` (available: {})", available.join(", ")),
+    let mut available = Vec::new();
+    for krate in CRATES {
+        for t in list_targets(krate)? {
+            available.push((krate, t));
+        }
+    }
+    let targets: Vec<(&str, String)> = match &opts.target {
+        Some(t) => {
+            let found: Vec<_> = available.iter().filter(|(_, n)| n == t).cloned().collect();
+            if found.is_empty() {
+                let names: Vec<&str> = available.iter().map(|(_, n)| n.as_str()).collect();
+                bail!("no fuzz target `{t}` (available: {})", names.join(", "));
+            }
+            found
+        }
         None => available,
     };
     if targets.is_empty() {
-        bail!("no fuzz targets in {}", fuzz_dir().display());
+        bail!("no fuzz targets in {}", CRATES.join(", "));
     }
 
     let mut summary = Vec::new();
-    for target in &targets {
-        let mut cmd = cargo_fuzz();
+    for (krate, target) in &targets {
+        let mut cmd = cargo_fuzz(krate);
         cmd.args(["run", "--sanitizer", "none", "--debug-assertions"])
             .arg("--fuzz-dir")
-            .arg(fuzz_dir())
+            .arg(fuzz_dir(krate))
             .arg("--target-dir")
             .arg(target_dir().join("fuzz"))
             .arg(target)
@@ -177,10 +192,10 @@ pub(crate) fn run(opts: Options) -> Result<()> {
             let input = stats
                 .artifact
                 .clone()
-                .unwrap_or_else(|| format!("{}/artifacts/{target}/", fuzz_dir().display()));
+                .unwrap_or_else(|| format!("{}/artifacts/{target}/", fuzz_dir(krate).display()));
             bail!(
                 "fuzz target `{target}` failed ({status}); crashing input: {input}\n\
-                 reproduce: cd firmware-core && RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none \
+                 reproduce: cd {krate} && RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none \
                  --debug-assertions {target} {input}"
             );
         }

@@ -201,7 +201,8 @@ pub(crate) fn verify(conn: &rusqlite::Connection) -> Result<VerifyReport, Ledger
             }
             prev = stored;
             expect_seq = row.seq + 1;
-            if row.action == "issue" {
+            // Tokens come from `issue`, or from a handover bundle (`token_import`).
+            if row.action == "issue" || row.action == "token_import" {
                 if let (Some(unit), Ok(v)) = (
                     row.unit.clone(),
                     serde_json::from_str::<serde_json::Value>(&row.detail),

@@ -90,6 +90,12 @@ pub enum LedgerError {
     /// Encryption failure (should not happen) or a sealed key that does not open.
     #[error("key sealing: {0}")]
     Crypto(String),
+    /// An import found problems (every one is listed); nothing was imported.
+    #[error("{0}")]
+    ImportRefused(Box<super::ImportReport>),
+    /// A handover bundle that cannot be opened (see [`super::BundleError::code`]).
+    #[error(transparent)]
+    Bundle(super::BundleError),
     /// File-system trouble.
     #[error("{context}: {message}")]
     Io {
@@ -128,6 +134,8 @@ impl LedgerError {
             LedgerError::Busy => "LEDGER_BUSY",
             LedgerError::Db(_) => "LEDGER_DB",
             LedgerError::Crypto(_) => "CRYPTO",
+            LedgerError::ImportRefused(_) => "IMPORT_REFUSED",
+            LedgerError::Bundle(e) => e.code(),
             LedgerError::Io { .. } => "IO",
         }
     }

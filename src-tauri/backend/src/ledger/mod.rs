@@ -18,11 +18,19 @@ mod audit;
 mod error;
 mod schema;
 mod seal;
+mod transfer;
 
 pub use audit::{AuditRow, Problem, VerifyReport};
 pub use error::LedgerError;
 pub use schema::SCHEMA_VERSION;
-pub use seal::{passphrase_from_env_or_prompt, DeviceKey, KdfParams, Passphrase, SealKey};
+pub use seal::{
+    bundle_passphrase_from_env_or_prompt, passphrase_from_env_or_prompt, DeviceKey, KdfParams,
+    Passphrase, SealKey,
+};
+pub use transfer::{
+    format_milli, iso_utc, BundleError, BundleLimits, ExportSummary, ImportOptions, ImportReport,
+    RowError, Selection, Skipped, BUNDLE_MAGIC,
+};
 
 use firmware_core::token::{
     self as ft, ChainPos, Checkpoint, Key, Outcome, TokenKind, TokenText, TokenType, UsedCounts,

@@ -20,6 +20,11 @@ impl Passphrase {
     fn bytes(&self) -> &[u8] {
         self.0.as_bytes()
     }
+
+    /// Whether two passphrases are the same text.
+    pub fn matches(&self, other: &Passphrase) -> bool {
+        self.bytes() == other.bytes()
+    }
 }
 
 impl std::fmt::Debug for Passphrase {
@@ -100,6 +105,23 @@ impl SealKey {
             .hash_password_into(pass.bytes(), salt, out.as_mut())
             .map_err(|e| LedgerError::Crypto(format!("argon2: {e}")))?;
         Ok(SealKey(out))
+    }
+
+    /// The raw derived key (for the handover bundle's key check).
+    pub(crate) fn bytes(&self) -> &[u8] {
+        self.0.as_ref()
+    }
+
+    /// Seal `plain` with a caller-chosen nonce (the bundle stores its nonce in its header).
+    pub(crate) fn seal_with_nonce(
+        &self,
+        plain: &[u8],
+        aad: &[u8],
+        nonce: &[u8; 24],
+    ) -> Result<Vec<u8>, LedgerError> {
+        self.cipher()
+            .encrypt(XNonce::from_slice(nonce), Payload { msg: plain, aad })
+            .map_err(|_| LedgerError::Crypto("encryption failed".into()))
     }
 
     fn cipher(&self) -> XChaCha20Poly1305 {
@@ -183,20 +205,45 @@ impl SealKey {
 /// The passphrase from `PAYGO_PASSPHRASE`, or asked on the terminal (twice when `confirm`).
 /// Without either: [`LedgerError::NoPassphrase`].
 pub fn passphrase_from_env_or_prompt(confirm: bool) -> Result<Passphrase, LedgerError> {
+    env_or_prompt(
+        "PAYGO_PASSPHRASE",
+        "Ledger passphrase: ",
+        confirm,
+        LedgerError::NoPassphrase,
+    )
+}
+
+/// A handover bundle's passphrase from `PAYGO_BUNDLE_PASSPHRASE`, or asked on the terminal
+/// (twice when `confirm`). It is not the ledger passphrase of either side.
+pub fn bundle_passphrase_from_env_or_prompt(confirm: bool) -> Result<Passphrase, LedgerError> {
+    env_or_prompt(
+        "PAYGO_BUNDLE_PASSPHRASE",
+        "Bundle passphrase: ",
+        confirm,
+        super::BundleError::NoPassphrase.into(),
+    )
+}
+
+fn env_or_prompt(
+    var: &str,
+    prompt: &str,
+    confirm: bool,
+    missing: LedgerError,
+) -> Result<Passphrase, LedgerError> {
     use std::io::IsTerminal;
-    if let Ok(p) = std::env::var("PAYGO_PASSPHRASE") {
+    if let Ok(p) = std::env::var(var) {
         if !p.is_empty() {
             return Ok(Passphrase::new(p));
         }
     }
     if !std::io::stdin().is_terminal() {
-        return Err(LedgerError::NoPassphrase);
+        return Err(missing);
     }
     let io = |e: std::io::Error| LedgerError::Io {
         context: "reading the passphrase".into(),
         message: e.to_string(),
     };
-    let first = Passphrase::new(rpassword::prompt_password("Ledger passphrase: ").map_err(io)?);
+    let first = Passphrase::new(rpassword::prompt_password(prompt).map_err(io)?);
     if confirm {
         let second = Passphrase::new(rpassword::prompt_password("Again: ").map_err(io)?);
         if first.bytes() != second.bytes() {
@@ -204,7 +251,7 @@ pub fn passphrase_from_env_or_prompt(confirm: bool) -> Result<Passphrase, Ledger
         }
     }
     if first.bytes().is_empty() {
-        return Err(LedgerError::NoPassphrase);
+        return Err(missing);
     }
     Ok(first)
 }

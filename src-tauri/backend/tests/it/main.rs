@@ -7,3 +7,6 @@ mod ledger_cli;
 #[cfg(unix)]
 mod ledger_crash;
 mod token;
+mod transfer;
+mod transfer_cli;
+mod transfer_fuzz;

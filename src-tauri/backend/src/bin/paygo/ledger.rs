@@ -1,8 +1,11 @@
-//! `paygo ledger init|verify`, and opening the ledger for the other commands.
+//! `paygo ledger init|verify|export|import`, and opening the ledger for the other commands.
 
 use crate::print_json;
-use clap::Subcommand;
-use paygo::ledger::{self, KdfParams, Ledger, LedgerError};
+use clap::{Args, Subcommand, ValueEnum};
+use paygo::ledger::{
+    self, BundleError, ImportOptions, ImportReport, KdfParams, Ledger, LedgerError, Selection,
+    Status,
+};
 use paygo::Error;
 use std::path::{Path, PathBuf};
 
@@ -12,6 +15,69 @@ pub enum LedgerCommand {
     Init,
     /// Recompute the audit hash chain and check the token invariants.
     Verify,
+    /// Write units or tokens to a file: the OpenPAYGO device CSV (raw keys!), a tokens CSV
+    /// for accounting, or an encrypted handover bundle for another ledger.
+    Export(ExportArgs),
+    /// Read units from an OpenPAYGO device CSV or a handover bundle (all or nothing).
+    Import(ImportArgs),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// OpenPAYGO device CSV. Holds the raw device keys: keep it like a key file.
+    OpenpaygoCsv,
+    /// Tokens and payments, for accounting (no keys).
+    TokensCsv,
+    /// Encrypted handover bundle (PAYGO_BUNDLE_PASSPHRASE or prompt).
+    Bundle,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportFormat {
+    /// OpenPAYGO device CSV.
+    OpenpaygoCsv,
+    /// Encrypted handover bundle.
+    Bundle,
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// What to write.
+    #[arg(long, value_enum)]
+    format: ExportFormat,
+    /// The file to write (refused if it exists, unless --force).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Only these units (repeatable).
+    #[arg(long, value_name = "S", conflicts_with = "status")]
+    serial: Vec<String>,
+    /// Only units in this state.
+    #[arg(long, value_name = "S")]
+    status: Option<String>,
+    /// Bundle: include the units' tokens.
+    #[arg(long)]
+    tokens: bool,
+    /// Overwrite FILE.
+    #[arg(long)]
+    force: bool,
+    /// Who exports (audit log).
+    #[arg(long)]
+    operator: Option<String>,
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    /// What the file is.
+    #[arg(long, value_enum)]
+    format: ImportFormat,
+    /// The file to read.
+    file: PathBuf,
+    /// Check everything and report what would happen; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Who imports (audit log).
+    #[arg(long)]
+    operator: Option<String>,
 }
 
 /// The ledger path: `--ledger FILE` or the default in the user's data directory.
@@ -73,6 +139,172 @@ pub fn run(command: LedgerCommand, json: bool, ledger_arg: Option<PathBuf>) -> R
                 );
             }
         }
+        LedgerCommand::Export(a) => export(a, json, &path)?,
+        LedgerCommand::Import(a) => import(a, json, &path)?,
     }
     Ok(())
+}
+
+/// Write `bytes` to `out` (owner-only permissions: the file may hold keys) through a temporary
+/// file renamed into place, so a failed export leaves no half file.
+fn write_file(out: &Path, bytes: &[u8], force: bool) -> Result<(), Error> {
+    use std::io::Write;
+    if out.exists() && !force {
+        return Err(Error::io(
+            format!("writing {}", out.display()),
+            "the file exists (pass --force to overwrite it)",
+        ));
+    }
+    let dir = out
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = out.file_name().map_or_else(
+        || "export".to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let tmp = dir.join(format!(".{name}.partial"));
+    let ctx = || format!("writing {}", out.display());
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let result = (|| {
+        let mut f = opts.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, out)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(ctx(), e));
+    }
+    Ok(())
+}
+
+fn export(a: ExportArgs, json: bool, path: &Path) -> Result<(), Error> {
+    let sel = if !a.serial.is_empty() {
+        Selection::Serials(a.serial.clone())
+    } else if let Some(s) = &a.status {
+        Selection::Status(Status::parse(s)?)
+    } else {
+        Selection::All
+    };
+    if a.out.exists() && !a.force {
+        return Err(Error::io(
+            format!("writing {}", a.out.display()),
+            "the file exists (pass --force to overwrite it)",
+        ));
+    }
+    let op = a.operator.as_deref();
+    let summary = match a.format {
+        ExportFormat::TokensCsv => {
+            let mut l = open_path(path, false)?;
+            let (bytes, summary) = l.export_tokens_csv(&sel, op)?;
+            write_file(&a.out, &bytes, a.force)?;
+            summary
+        }
+        ExportFormat::OpenpaygoCsv => {
+            let mut l = open_path(path, true)?;
+            let (bytes, summary) = l.export_openpaygo_csv(&sel, op)?;
+            write_file(&a.out, &bytes, a.force)?;
+            if !json {
+                eprintln!(
+                    "warning: {} holds the raw device keys: anyone with it can make tokens for these units",
+                    a.out.display()
+                );
+            }
+            summary
+        }
+        ExportFormat::Bundle => {
+            let mut l = Ledger::open(path, None)?;
+            let pass = ledger::passphrase_from_env_or_prompt(false)?;
+            l.unlock(&pass)?;
+            let bundle_pass = ledger::bundle_passphrase_from_env_or_prompt(true)?;
+            if bundle_pass.matches(&pass) {
+                return Err(LedgerError::Bundle(BundleError::SamePassphrase).into());
+            }
+            let (bytes, summary) =
+                l.export_bundle(&sel, a.tokens, &bundle_pass, KdfParams::DEFAULT, op)?;
+            write_file(&a.out, &bytes, a.force)?;
+            summary
+        }
+    };
+    if json {
+        let mut v = serde_json::to_value(&summary).map_err(|e| Error::io("JSON", e))?;
+        v["out"] = serde_json::json!(a.out);
+        v["exported"] = serde_json::json!(summary.serials.len());
+        if a.format == ExportFormat::OpenpaygoCsv {
+            v["warning"] = serde_json::json!("the file holds the raw device keys");
+        }
+        print_json(&v);
+    } else {
+        println!(
+            "exported {} unit{}{} to {}",
+            summary.serials.len(),
+            if summary.serials.len() == 1 { "" } else { "s" },
+            if summary.tokens > 0 {
+                format!(" ({} tokens)", summary.tokens)
+            } else {
+                String::new()
+            },
+            a.out.display()
+        );
+    }
+    Ok(())
+}
+
+fn import(a: ImportArgs, json: bool, path: &Path) -> Result<(), Error> {
+    let data = std::fs::read(&a.file)
+        .map_err(|e| Error::io(format!("reading {}", a.file.display()), e))?;
+    let data = zeroize::Zeroizing::new(data);
+    let mut l = open_path(path, true)?;
+    let opts = ImportOptions {
+        dry_run: a.dry_run,
+        operator: a.operator.clone(),
+        ..ImportOptions::default()
+    };
+    let report = match a.format {
+        ImportFormat::OpenpaygoCsv => l.import_openpaygo_csv(&data, &opts)?,
+        ImportFormat::Bundle => {
+            let pass = ledger::bundle_passphrase_from_env_or_prompt(false)?;
+            l.import_bundle(&data, &pass, &opts)?
+        }
+    };
+    if json {
+        print_json(&report);
+    } else {
+        print_report(&report);
+    }
+    Ok(())
+}
+
+fn print_report(r: &ImportReport) {
+    let verb = if r.dry_run {
+        "would import"
+    } else {
+        "imported"
+    };
+    println!(
+        "{verb} {} unit{}{}",
+        r.imported,
+        if r.imported == 1 { "" } else { "s" },
+        if r.tokens > 0 {
+            format!(" and {} tokens", r.tokens)
+        } else {
+            String::new()
+        }
+    );
+    for s in &r.skipped {
+        match s.line {
+            Some(line) => println!("skipped {} (line {line}): {}", s.serial, s.reason),
+            None => println!("skipped {}: {}", s.serial, s.reason),
+        }
+    }
+    for w in &r.warnings {
+        eprintln!("warning: {w}");
+    }
 }

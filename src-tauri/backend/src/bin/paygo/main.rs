@@ -75,6 +75,14 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if json {
+                // A refused import prints its whole report (every problem) with the error.
+                if let paygo::Error::Ledger(paygo::ledger::LedgerError::ImportRefused(r)) = &e {
+                    if let Ok(mut v) = serde_json::to_value(r) {
+                        v["error"] = serde_json::json!(e.to_json());
+                        print_json(&v);
+                        return ExitCode::FAILURE;
+                    }
+                }
                 print_json(&serde_json::json!({ "error": e.to_json() }));
             } else {
                 eprintln!("error: {e}");
