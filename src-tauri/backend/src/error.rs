@@ -73,6 +73,7 @@ pub enum Error {
     Ledger(#[from] crate::ledger::LedgerError),
     /// Debug probe, chip or firmware image trouble (see [`crate::flash::FlashError::code`]).
     #[error(transparent)]
+    #[cfg(feature = "flash")]
     Flash(#[from] crate::flash::FlashError),
     /// Local file or pty trouble (simulator state, links).
     #[error("{context}: {message}")]
@@ -103,6 +104,7 @@ impl Error {
             Error::Random(_) => "RANDOM",
             Error::Io { .. } => "IO",
             Error::Ledger(e) => e.code(),
+            #[cfg(feature = "flash")]
             Error::Flash(e) => e.code(),
             Error::Token(e) => match e {
                 E::ValueTooHigh => "VALUE_TOO_HIGH",

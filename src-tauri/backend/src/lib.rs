@@ -6,6 +6,7 @@
 
 pub mod device;
 mod error;
+#[cfg(feature = "flash")]
 pub mod flash;
 pub mod ledger;
 pub mod link;

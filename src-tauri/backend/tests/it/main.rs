@@ -1,6 +1,7 @@
 //! paygo's one integration-test binary.
 
 mod cli;
+#[cfg(feature = "flash")]
 mod flash;
 mod ledger;
 mod ledger_cli;

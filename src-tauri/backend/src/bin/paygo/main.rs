@@ -3,6 +3,7 @@
 //! One module per command area; each parses its arguments and calls the `paygo` library.
 
 mod device;
+#[cfg(feature = "flash")]
 mod flash;
 mod issue;
 mod ledger;
@@ -50,10 +51,13 @@ enum Command {
     /// Issue a token from the ledger.
     Issue(issue::IssueArgs),
     /// List the debug probes on USB.
+    #[cfg(feature = "flash")]
     Probes,
     /// Search the chip registry (or show one chip with --info).
+    #[cfg(feature = "flash")]
     Chips(flash::ChipsArgs),
     /// Flash a firmware ELF into a chip through a debug probe.
+    #[cfg(feature = "flash")]
     Flash(flash::FlashArgs),
 }
 
@@ -67,8 +71,11 @@ fn main() -> ExitCode {
         Command::Ledger(c) => ledger::run(c, json, cli.ledger),
         Command::Unit(c) => unit::run(c, json, cli.ledger),
         Command::Issue(args) => issue::run(args, json, cli.ledger),
+        #[cfg(feature = "flash")]
         Command::Probes => flash::probes(json),
+        #[cfg(feature = "flash")]
         Command::Chips(args) => flash::chips(args, json),
+        #[cfg(feature = "flash")]
         Command::Flash(args) => flash::run(args, json),
     };
     match result {
