@@ -33,9 +33,15 @@ impl Link {
         let port = serialport::new(path, BAUD)
             .timeout(Duration::from_millis(50))
             .open()
-            .map_err(|e| Error::Port {
-                path: path.to_string(),
-                message: e.to_string(),
+            .map_err(|e| match e.kind() {
+                // serialport reports both a TIOCEXCL refusal (EBUSY) and a held flock so.
+                serialport::ErrorKind::NoDevice => Error::PortBusy {
+                    path: path.to_string(),
+                },
+                _ => Error::Port {
+                    path: path.to_string(),
+                    message: e.to_string(),
+                },
             })?;
         Ok(Link {
             port,

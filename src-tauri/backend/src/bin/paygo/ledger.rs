@@ -1,4 +1,4 @@
-//! `paygo ledger init|verify`, and opening the ledger for the other commands.
+//! `paygo ledger init|verify|setting`, and opening the ledger for the other commands.
 
 use crate::print_json;
 use clap::Subcommand;
@@ -12,6 +12,16 @@ pub enum LedgerCommand {
     Init,
     /// Recompute the audit hash chain and check the token invariants.
     Verify,
+    /// Show or change a ledger-wide setting (serial_pattern).
+    Setting {
+        /// The setting's name.
+        name: String,
+        /// The new value; without it (and without --clear) the current one is shown.
+        value: Option<String>,
+        /// Remove the setting (back to the default).
+        #[arg(long, conflicts_with = "value")]
+        clear: bool,
+    },
 }
 
 /// The ledger path: `--ledger FILE` or the default in the user's data directory.
@@ -51,6 +61,19 @@ pub fn run(command: LedgerCommand, json: bool, ledger_arg: Option<PathBuf>) -> R
                 print_json(&serde_json::json!({"created": path, "schema": ledger::SCHEMA_VERSION}));
             } else {
                 println!("created {}", path.display());
+            }
+        }
+        LedgerCommand::Setting { name, value, clear } => {
+            if value.is_some() || clear {
+                let mut l = open_path(&path, false)?;
+                l.set_setting(&name, value.as_deref(), None)?;
+            }
+            let l = open_path(&path, false)?;
+            let current = l.setting(&name)?;
+            if json {
+                print_json(&serde_json::json!({"name": name, "value": current}));
+            } else {
+                println!("{name} = {}", current.as_deref().unwrap_or("(default)"));
             }
         }
         LedgerCommand::Verify => {
