@@ -6,4 +6,6 @@ mod ledger;
 mod ledger_cli;
 #[cfg(unix)]
 mod ledger_crash;
+#[cfg(unix)]
+mod station;
 mod token;
