@@ -233,8 +233,25 @@ pub fn provision_device(
 
 /// PROV + challenge, then STATUS: the device's count must be the one provisioned.
 fn write_and_check(client: &mut DeviceClient, data: &ProvisionData) -> Result<u32, Error> {
-    client.provision(data)?;
-    check_count(client, data.count)
+    client
+        .provision(data)
+        .and_then(|()| check_count(client, data.count))
+        .map_err(|e| redact_key(e, &data.key))
+}
+
+/// A line that does not parse is quoted in the error; if the device (or an echo on the line)
+/// sent our PROV line back, the key would be in it: never let it reach a screen or report.
+fn redact_key(e: Error, key: &Key) -> Error {
+    match e {
+        Error::Garbage { path, line } => {
+            let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+            let line = line
+                .replace(&hex, "<key>")
+                .replace(&hex.to_ascii_uppercase(), "<key>");
+            Error::Garbage { path, line }
+        }
+        e => e,
+    }
 }
 
 fn check_count(client: &mut DeviceClient, expected: u32) -> Result<u32, Error> {
@@ -474,5 +491,22 @@ fn resolve_on_device(
             })
         }
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_echoed_prov_line_loses_its_key() {
+        let key: Key = *b"\xa2\x9a\xb8\x2e\xdc\x5f\xbb\xc4\x1e\xc9\x53\x0f\x6d\xac\x86\xb1";
+        let e = Error::Garbage {
+            path: "p".into(),
+            line: "PROV SN-1 1 A29AB82EDC5FBBC41EC9530F6DAC86B1 1 0 1*24".into(),
+        };
+        let text = redact_key(e, &key).to_string();
+        assert!(text.contains("PROV SN-1 1 <key> 1 0 1*24"), "{text}");
+        assert!(!text.to_ascii_lowercase().contains("a29ab82e"), "{text}");
     }
 }
