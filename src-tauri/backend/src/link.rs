@@ -33,15 +33,22 @@ impl Link {
         let port = serialport::new(path, BAUD)
             .timeout(Duration::from_millis(50))
             .open()
-            .map_err(|e| match e.kind() {
-                // serialport reports both a TIOCEXCL refusal (EBUSY) and a held flock so.
-                serialport::ErrorKind::NoDevice => Error::PortBusy {
-                    path: path.to_string(),
-                },
-                _ => Error::Port {
-                    path: path.to_string(),
-                    message: e.to_string(),
-                },
+            .map_err(|e| {
+                // On Unix serialport reports a TIOCEXCL refusal (EBUSY) and a held flock as
+                // NoDevice; on Windows NoDevice also means "not found", and "access denied"
+                // is how a port in use shows.
+                let busy = e.kind() == serialport::ErrorKind::NoDevice
+                    && (cfg!(unix) || e.to_string().to_ascii_lowercase().contains("denied"));
+                if busy {
+                    Error::PortBusy {
+                        path: path.to_string(),
+                    }
+                } else {
+                    Error::Port {
+                        path: path.to_string(),
+                        message: e.to_string(),
+                    }
+                }
             })?;
         Ok(Link {
             port,

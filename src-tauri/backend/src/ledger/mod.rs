@@ -11,7 +11,9 @@
 //!
 //! For colleagues building on this: [`Ledger::add_units`] (bulk import),
 //! [`Ledger::begin_provisioning`] / [`Ledger::complete_provisioning`] /
-//! [`Ledger::abort_provisioning`], [`Ledger::next_serial`], [`Ledger::unit_key`],
+//! [`Ledger::abort_provisioning`] (with [`Ledger::begin_provisioning_on`] and
+//! [`Ledger::pending_provisionings_detail`] recording and returning the port),
+//! [`Ledger::setting`] / [`Ledger::set_setting`], [`Ledger::next_serial`], [`Ledger::unit_key`],
 //! [`Ledger::record_device_count`], [`Ledger::tokens`], [`Ledger::record_event`].
 
 mod audit;
