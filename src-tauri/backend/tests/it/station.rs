@@ -289,3 +289,30 @@ fn starting_codes_cover_the_range() {
     sorted.dedup();
     assert!(sorted.len() >= 1_998);
 }
+
+#[test]
+fn factory_reset_needs_the_key_and_leaves_a_blank_device() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = SimThread::start(
+        dir.path(),
+        Some(prov_line("RESET-1", &KEY, 42, 1, false, 1).expect("line")),
+    );
+    let mut c = DeviceClient::connect(sim.port()).expect("connect");
+    let e = c.factory_reset(&[1; 16]).expect_err("wrong key");
+    assert_eq!(e.code(), "BAD_AUTH");
+    assert_eq!(c.identity().serial.as_deref(), Some("RESET-1"));
+    c.factory_reset(&KEY).expect("reset");
+    assert_eq!(c.identity().serial, None);
+    assert!(!c.identify().expect("id").provisioned);
+    // Blank again: it can be provisioned anew.
+    drop(c);
+    let mut l = ledger(dir.path());
+    let p = provision_device(
+        &mut l,
+        sim.port(),
+        &ProvisionOptions::default(),
+        &mut no_progress,
+    )
+    .expect("provision again");
+    assert_eq!(p.serial, "SN-000001");
+}
