@@ -316,3 +316,106 @@ fn factory_reset_needs_the_key_and_leaves_a_blank_device() {
     .expect("provision again");
     assert_eq!(p.serial, "SN-000001");
 }
+
+/// A device whose STATUS reports one count more than it holds (firmware-core's app behind
+/// a pty, its STATUS replies rewritten): provisioning must notice, reset it and drop the unit.
+struct LyingDevice {
+    path: String,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl LyingDevice {
+    fn start() -> LyingDevice {
+        use firmware_core::app::{App, REPLY_MAX};
+        use firmware_core::protocol::{parse_response, Reply};
+        use nix::fcntl::{fcntl, FcntlArg, OFlag};
+        use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
+        use std::os::fd::AsRawFd;
+        let pair = nix::pty::openpty(None, None).expect("openpty");
+        let mut t = tcgetattr(&pair.slave).expect("termios");
+        cfmakeraw(&mut t);
+        tcsetattr(&pair.slave, SetArg::TCSANOW, &t).expect("raw");
+        fcntl(
+            pair.master.as_raw_fd(),
+            FcntlArg::F_SETFL(OFlag::O_NONBLOCK),
+        )
+        .expect("nonblock");
+        let path = nix::unistd::ttyname(&pair.slave)
+            .expect("ttyname")
+            .to_string_lossy()
+            .into_owned();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let _slave = pair.slave;
+            let master = pair.master;
+            let mut app =
+                App::boot(paygo::sim::FileStore::memory(), "liar-1", 1_000).expect("boot");
+            let mut n = 0u64;
+            let mut entropy = || {
+                n += 1;
+                n
+            };
+            let mut reply = [0u8; REPLY_MAX];
+            let mut buf = [0u8; 256];
+            while !flag.load(Ordering::Relaxed) {
+                let got = match nix::unistd::read(master.as_raw_fd(), &mut buf) {
+                    Ok(got) => got,
+                    Err(_) => {
+                        std::thread::sleep(Duration::from_millis(2));
+                        continue;
+                    }
+                };
+                for &b in &buf[..got] {
+                    let Some(len) = app.receive(b, 1_000, &mut entropy, &mut reply) else {
+                        continue;
+                    };
+                    let mut out = reply[..len].to_vec();
+                    if let Ok(Reply::Status(mut s)) = parse_response(out.trim_ascii_end()) {
+                        s.count += 1;
+                        let mut lie = [0u8; REPLY_MAX];
+                        let n = Reply::Status(s).write(&mut lie).expect("write");
+                        out = lie[..n].to_vec();
+                    }
+                    let _ = nix::unistd::write(&master, &out);
+                }
+            }
+        });
+        LyingDevice {
+            path,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for LyingDevice {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[test]
+fn a_wrong_count_after_prov_resets_the_device_and_drops_the_unit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut l = ledger(dir.path());
+    let liar = LyingDevice::start();
+    let e = provision_device(
+        &mut l,
+        &liar.path,
+        &ProvisionOptions::default(),
+        &mut no_progress,
+    )
+    .expect_err("count mismatch");
+    assert_eq!(e.code(), "COUNT_MISMATCH", "{e}");
+    assert!(e.to_string().contains("factory-reset"), "{e}");
+    assert_eq!(l.list_units(&Default::default()).expect("list").total, 0);
+    assert!(l.pending_provisionings().expect("pending").is_empty());
+    let c = DeviceClient::connect(&liar.path).expect("connect");
+    assert!(!c.identity().provisioned, "the device is blank again");
+    assert!(l.verify().expect("verify").ok);
+}
