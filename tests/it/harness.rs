@@ -41,12 +41,28 @@ pub fn bin(name: &str) -> PathBuf {
 
 /// Run `paygo` with arguments, bounded in time.
 pub fn paygo(args: &[&str]) -> Output {
+    paygo_with(args, &[], None)
+}
+
+/// [`paygo`] with environment variables and, optionally, text on standard input.
+pub fn paygo_with(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
     let mut child = Command::new(bin("paygo"))
         .args(args)
+        .envs(env.iter().copied())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start paygo");
+    if let (Some(text), Some(mut input)) = (stdin, child.stdin.take()) {
+        use std::io::Write;
+        // The child may exit before reading everything; that is its business.
+        let _ = input.write_all(text.as_bytes());
+    }
     let deadline = Instant::now() + Duration::from_secs(30);
     while child.try_wait().expect("wait").is_none() {
         if Instant::now() > deadline {

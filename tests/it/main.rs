@@ -2,6 +2,7 @@
 //! (the simulator on a pty; board firmware under QEMU).
 
 mod harness;
+mod provisioning;
 mod qemu;
 mod sim;
 mod transport;

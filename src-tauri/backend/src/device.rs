@@ -4,8 +4,8 @@
 use crate::link::{printable, Link, CONNECT_PATIENCE};
 use crate::Error;
 use firmware_core::protocol::{
-    challenge_mac, parse_response, PaygState, Provision, Reply, Request, Serial, TokenDigits,
-    TokenResult, CHALLENGE_NONCE_LEN,
+    challenge_mac, parse_response, reset_mac, PaygState, Provision, Reply, Request, Serial,
+    TokenDigits, TokenResult, CHALLENGE_NONCE_LEN,
 };
 use firmware_core::token::Key;
 use serde::Serialize;
@@ -189,6 +189,32 @@ impl DeviceClient {
             }),
             other => Err(self.unexpected(&line, &other)),
         }
+    }
+
+    /// Authorised factory reset (`NONCE`, then `RESET` with the MAC under `key`): the device
+    /// forgets its provisioning and is blank again. For undoing a provisioning that the
+    /// back-end could not complete.
+    pub fn factory_reset(&mut self, key: &Key) -> Result<(), Error> {
+        let serial_text = self.identity.serial.clone().ok_or(Error::Device {
+            code: "NOT_PROVISIONED",
+            message: "the device is already blank".into(),
+        })?;
+        let serial = Serial::new(serial_text.as_bytes())
+            .map_err(|_| Error::BadSerial(serial_text.clone()))?;
+        let line = self.link.exchange(&Request::Nonce)?;
+        let nonce = match self.reply(&line)? {
+            Reply::Nonce(n) => n,
+            other => return Err(self.unexpected(&line, &other)),
+        };
+        let line = self
+            .link
+            .exchange(&Request::Reset(reset_mac(key, nonce, &serial)))?;
+        match self.reply(&line)? {
+            Reply::Reset => {}
+            other => return Err(self.unexpected(&line, &other)),
+        }
+        self.identify()?;
+        Ok(())
     }
 
     /// Parse a reply; `ERR` replies become [`Error::Device`].

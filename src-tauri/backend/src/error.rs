@@ -27,6 +27,14 @@ pub enum Error {
         /// What the OS said.
         message: String,
     },
+    /// Another program (or another window of this one) has the port open exclusively.
+    #[error(
+        "serial port {path} is in use by another program (it holds the port's exclusive lock)"
+    )]
+    PortBusy {
+        /// Port path.
+        path: String,
+    },
     /// Nothing answered in time.
     #[error(
         "no answer from the device on {path} (is it powered and connected, and is the port right?)"
@@ -75,6 +83,15 @@ pub enum Error {
     #[error(transparent)]
     #[cfg(feature = "flash")]
     Flash(#[from] crate::flash::FlashError),
+    /// Station work (provisioning, read-out) that cannot go on; `code` says why
+    /// (ALREADY_PROVISIONED, COUNT_MISMATCH, PROVISION_PENDING, NOT_PROVISIONED...).
+    #[error("{message}")]
+    Station {
+        /// Stable code.
+        code: &'static str,
+        /// What happened and what to do.
+        message: String,
+    },
     /// Local file or pty trouble (simulator state, links).
     #[error("{context}: {message}")]
     Io {
@@ -95,6 +112,7 @@ impl Error {
             Error::BadDivider(_) => "BAD_DIVIDER",
             Error::BadUsedList(_) => "BAD_USED_LIST",
             Error::Port { .. } => "PORT",
+            Error::PortBusy { .. } => "PORT_BUSY",
             Error::Timeout { .. } => "TIMEOUT",
             Error::Garbage { .. } => "NOT_A_DEVICE",
             Error::Device { code, .. } => code,
@@ -103,6 +121,7 @@ impl Error {
             Error::ChallengeFailed { .. } => "CHALLENGE_FAILED",
             Error::Random(_) => "RANDOM",
             Error::Io { .. } => "IO",
+            Error::Station { code, .. } => code,
             Error::Ledger(e) => e.code(),
             #[cfg(feature = "flash")]
             Error::Flash(e) => e.code(),
@@ -128,7 +147,7 @@ impl Error {
 }
 
 /// Serialised error: `{"code": "...", "message": "..."}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ErrorJson {
     /// Stable code.
     pub code: &'static str,

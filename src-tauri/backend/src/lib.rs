@@ -11,6 +11,7 @@ pub mod flash;
 pub mod ledger;
 pub mod link;
 pub mod sim;
+pub mod station;
 pub mod token;
 
-pub use error::Error;
+pub use error::{Error, ErrorJson};

@@ -33,9 +33,22 @@ impl Link {
         let port = serialport::new(path, BAUD)
             .timeout(Duration::from_millis(50))
             .open()
-            .map_err(|e| Error::Port {
-                path: path.to_string(),
-                message: e.to_string(),
+            .map_err(|e| {
+                // On Unix serialport reports a TIOCEXCL refusal (EBUSY) and a held flock as
+                // NoDevice; on Windows NoDevice also means "not found", and "access denied"
+                // is how a port in use shows.
+                let busy = e.kind() == serialport::ErrorKind::NoDevice
+                    && (cfg!(unix) || e.to_string().to_ascii_lowercase().contains("denied"));
+                if busy {
+                    Error::PortBusy {
+                        path: path.to_string(),
+                    }
+                } else {
+                    Error::Port {
+                        path: path.to_string(),
+                        message: e.to_string(),
+                    }
+                }
             })?;
         Ok(Link {
             port,

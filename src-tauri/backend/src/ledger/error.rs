@@ -72,6 +72,9 @@ pub enum LedgerError {
     /// A serial pattern without `{seq}` or with unknown fields.
     #[error("serial pattern {0:?}: use {{seq}} or {{seq:0N}} and optionally {{yyyy}}")]
     BadPattern(String),
+    /// A setting name the ledger does not know.
+    #[error("unknown setting {0:?} (known: serial_pattern)")]
+    UnknownSetting(String),
     /// No pending provisioning with this id.
     #[error("no pending provisioning with id {0}")]
     UnknownPending(i64),
@@ -129,6 +132,7 @@ impl LedgerError {
             LedgerError::BadAmount(_) => "BAD_AMOUNT",
             LedgerError::BadPattern(_) => "BAD_SERIAL_PATTERN",
             LedgerError::UnknownPending(_) => "UNKNOWN_PENDING",
+            LedgerError::UnknownSetting(_) => "UNKNOWN_SETTING",
             LedgerError::Invalid(e) => e.code(),
             LedgerError::VerifyFailed(_) => "VERIFY_FAILED",
             LedgerError::Busy => "LEDGER_BUSY",

@@ -11,7 +11,9 @@
 //!
 //! For colleagues building on this: [`Ledger::add_units`] (bulk import),
 //! [`Ledger::begin_provisioning`] / [`Ledger::complete_provisioning`] /
-//! [`Ledger::abort_provisioning`], [`Ledger::next_serial`], [`Ledger::unit_key`],
+//! [`Ledger::abort_provisioning`] (with [`Ledger::begin_provisioning_on`] and
+//! [`Ledger::pending_provisionings_detail`] recording and returning the port),
+//! [`Ledger::setting`] / [`Ledger::set_setting`], [`Ledger::next_serial`], [`Ledger::unit_key`],
 //! [`Ledger::record_device_count`], [`Ledger::tokens`], [`Ledger::record_event`].
 
 mod audit;
@@ -201,6 +203,36 @@ impl std::fmt::Debug for NewUnit {
 /// A pending provisioning (the row id of the unit in state `provisioning`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct PendingId(pub i64);
+
+/// A pending provisioning, with the port it was started on when that was recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PendingProvisioning {
+    /// Row id.
+    pub id: PendingId,
+    /// The serial being provisioned.
+    pub serial: String,
+    /// The serial port the device was on.
+    pub port: Option<String>,
+    /// Unix seconds.
+    pub started_at: i64,
+}
+
+/// Ledger-wide settings: name and what it means.
+pub const SETTINGS: [(&str, &str); 1] = [(
+    "serial_pattern",
+    "serial pattern for new devices, e.g. SN-{seq:06} or OPG{yyyy}-{seq:05}",
+)];
+
+/// The serial pattern used when neither the command nor the ledger names one.
+pub const DEFAULT_SERIAL_PATTERN: &str = "SN-{seq:06}";
+
+fn check_setting(name: &str, value: Option<&str>) -> Result<()> {
+    match (name, value) {
+        ("serial_pattern", Some(p)) => check_serial(&format_serial(p, 1, year_now())?),
+        (n, _) if SETTINGS.iter().any(|(s, _)| *s == n) => Ok(()),
+        _ => Err(LedgerError::UnknownSetting(name.to_string())),
+    }
+}
 
 /// What a token should do.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -765,16 +797,31 @@ impl Ledger {
         unit: &NewUnit,
         operator: Option<&str>,
     ) -> Result<PendingId> {
+        self.begin_provisioning_on(unit, None, operator)
+    }
+
+    /// [`Ledger::begin_provisioning`], remembering (in the audit row) the serial port the
+    /// device is on, so that recovery after a crash knows which port to look at.
+    pub fn begin_provisioning_on(
+        &mut self,
+        unit: &NewUnit,
+        port: Option<&str>,
+        operator: Option<&str>,
+    ) -> Result<PendingId> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let id = Self::insert_unit(self.key.as_ref(), &tx, unit, Status::Provisioning, None)?;
+        let mut detail = json!({"id": id, "count": unit.count, "model": unit.model});
+        if let Some(port) = port {
+            detail["port"] = json!(port);
+        }
         audit::append(
             &tx,
             operator,
             "provision_begin",
             Some(&unit.serial),
-            &json!({"id": id, "count": unit.count, "model": unit.model}),
+            &detail,
         )?;
         tx.commit()?;
         Ok(PendingId(id))
@@ -847,6 +894,64 @@ impl Ledger {
             .prepare("SELECT id, serial FROM units WHERE status = 'provisioning' ORDER BY id")?;
         let rows = stmt.query_map([], |r| Ok((PendingId(r.get(0)?), r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Pending provisionings with the port each was started on (when it was recorded by
+    /// [`Ledger::begin_provisioning_on`]), oldest first.
+    pub fn pending_provisionings_detail(&self) -> Result<Vec<PendingProvisioning>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT u.id, u.serial, u.created_at, \
+             (SELECT json_extract(a.detail, '$.port') FROM audit a \
+              WHERE a.action = 'provision_begin' AND a.unit = u.serial \
+              AND json_extract(a.detail, '$.id') = u.id ORDER BY a.seq DESC LIMIT 1) \
+             FROM units u WHERE u.status = 'provisioning' ORDER BY u.id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(PendingProvisioning {
+                id: PendingId(r.get(0)?),
+                serial: r.get(1)?,
+                started_at: r.get(2)?,
+                port: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A ledger-wide setting (see [`SETTINGS`]), `None` when unset.
+    pub fn setting(&self, name: &str) -> Result<Option<String>> {
+        check_setting(name, None)?;
+        Ok(meta_get(&self.conn, &format!("setting:{name}"))?
+            .and_then(|v| String::from_utf8(v).ok()))
+    }
+
+    /// Set (or with `None` clear) a ledger-wide setting; the value is checked and audited.
+    pub fn set_setting(
+        &mut self,
+        name: &str,
+        value: Option<&str>,
+        operator: Option<&str>,
+    ) -> Result<()> {
+        check_setting(name, value)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let key = format!("setting:{name}");
+        match value {
+            Some(v) => tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, v.as_bytes()],
+            )?,
+            None => tx.execute("DELETE FROM meta WHERE key = ?1", [&key])?,
+        };
+        audit::append(
+            &tx,
+            operator,
+            "setting",
+            None,
+            &json!({"name": name, "value": value}),
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// The next serial for `pattern` (`SN-{seq:06}`, `OPG{yyyy}-{seq:05}`). Each pattern has

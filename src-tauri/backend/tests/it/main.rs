@@ -7,6 +7,8 @@ mod ledger;
 mod ledger_cli;
 #[cfg(unix)]
 mod ledger_crash;
+#[cfg(unix)]
+mod station;
 mod token;
 mod transfer;
 mod transfer_cli;

@@ -1,4 +1,4 @@
-//! `paygo device info|token|provision`: one device over its serial port.
+//! `paygo device info|token|provision|readout`: one device over its serial port.
 
 use crate::print_json;
 use clap::{Args, Subcommand};
@@ -19,6 +19,15 @@ pub enum DeviceCommand {
     },
     /// Write factory data to a blank device and verify it by challenge.
     Provision(ProvisionArgs),
+    /// Field read-out: ID and STATUS, the key checked against the ledger by challenge, the
+    /// device count recorded and reconciled with the ledger's.
+    Readout {
+        #[command(flatten)]
+        port: PortArgs,
+        /// Who reads it out (audit log).
+        #[arg(long)]
+        operator: Option<String>,
+    },
 }
 
 #[derive(Args)]
@@ -52,7 +61,11 @@ pub struct ProvisionArgs {
     divider: u32,
 }
 
-pub fn run(command: DeviceCommand, json: bool) -> Result<(), Error> {
+pub fn run(
+    command: DeviceCommand,
+    json: bool,
+    ledger_arg: Option<std::path::PathBuf>,
+) -> Result<(), Error> {
     match command {
         DeviceCommand::Info(port) => {
             let mut client = DeviceClient::connect(&port.port)?;
@@ -129,6 +142,42 @@ pub fn run(command: DeviceCommand, json: bool) -> Result<(), Error> {
                     "provisioned {} and verified its key by challenge",
                     args.serial
                 );
+            }
+        }
+        DeviceCommand::Readout { port, operator } => {
+            let mut l = crate::ledger::open(ledger_arg, true)?;
+            let r = paygo::station::readout::readout(
+                &mut l,
+                &port.port,
+                paygo::link::CONNECT_PATIENCE,
+                operator.as_deref(),
+            )?;
+            if json {
+                print_json(&r);
+            } else {
+                println!(
+                    "{} on {}: key verified, {} count {}, credit {}{}",
+                    r.identity.serial.as_deref().unwrap_or("-"),
+                    r.port,
+                    r.status.state,
+                    r.status.count,
+                    paygo::device::format_duration(r.status.credit_seconds),
+                    r.customer
+                        .as_deref()
+                        .map(|c| format!(", customer {c}"))
+                        .unwrap_or_default()
+                );
+                println!(
+                    "ledger: {}, last issued count {}; device count {} recorded",
+                    r.ledger_status, r.ledger_count, r.device_count
+                );
+                println!("{}: {}", r.reconcile.code, r.reconcile.message);
+                if let Some(a) = &r.reconcile.advice {
+                    println!("advice: {a}");
+                }
+                if let Some(cmd) = &r.reconcile.suggest {
+                    println!("suggested: {cmd}");
+                }
             }
         }
     }

@@ -1,4 +1,4 @@
-//! `paygo ledger init|verify|export|import`, and opening the ledger for the other commands.
+//! `paygo ledger init|verify|setting|export|import`, and opening the ledger for the other commands.
 
 use crate::print_json;
 use clap::{Args, Subcommand, ValueEnum};
@@ -20,6 +20,16 @@ pub enum LedgerCommand {
     Export(ExportArgs),
     /// Read units from an OpenPAYGO device CSV or a handover bundle (all or nothing).
     Import(ImportArgs),
+    /// Show or change a ledger-wide setting (serial_pattern).
+    Setting {
+        /// The setting's name.
+        name: String,
+        /// The new value; without it (and without --clear) the current one is shown.
+        value: Option<String>,
+        /// Remove the setting (back to the default).
+        #[arg(long, conflicts_with = "value")]
+        clear: bool,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -117,6 +127,19 @@ pub fn run(command: LedgerCommand, json: bool, ledger_arg: Option<PathBuf>) -> R
                 print_json(&serde_json::json!({"created": path, "schema": ledger::SCHEMA_VERSION}));
             } else {
                 println!("created {}", path.display());
+            }
+        }
+        LedgerCommand::Setting { name, value, clear } => {
+            if value.is_some() || clear {
+                let mut l = open_path(&path, false)?;
+                l.set_setting(&name, value.as_deref(), None)?;
+            }
+            let l = open_path(&path, false)?;
+            let current = l.setting(&name)?;
+            if json {
+                print_json(&serde_json::json!({"name": name, "value": current}));
+            } else {
+                println!("{name} = {}", current.as_deref().unwrap_or("(default)"));
             }
         }
         LedgerCommand::Verify => {

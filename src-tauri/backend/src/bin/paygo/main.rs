@@ -3,10 +3,12 @@
 //! One module per command area; each parses its arguments and calls the `paygo` library.
 
 mod device;
+mod devices;
 #[cfg(feature = "flash")]
 mod flash;
 mod issue;
 mod ledger;
+mod provision;
 mod sim;
 mod token;
 mod unit;
@@ -40,6 +42,10 @@ enum Command {
     /// Talk to a device over its serial port (USB-UART, simulator pty or QEMU).
     #[command(subcommand)]
     Device(device::DeviceCommand),
+    /// Find devices: probe USB serial ports (and --port ones) in parallel.
+    Devices(devices::DevicesArgs),
+    /// Factory provisioning against the ledger: key, serial, device, verification.
+    Provision(provision::ProvisionArgs),
     /// Run a simulated device on a pseudo-terminal.
     Sim(sim::SimArgs),
     /// Create and verify the ledger.
@@ -66,7 +72,13 @@ fn main() -> ExitCode {
     let json = cli.json;
     let result = match cli.command {
         Command::Token(c) => token::run(c, json),
-        Command::Device(c) => device::run(c, json),
+        Command::Device(c) => device::run(c, json, cli.ledger),
+        Command::Devices(args) => devices::run(args, json),
+        Command::Provision(args) => match provision::run(args, json, cli.ledger) {
+            // A batch printed its report; some device failed.
+            Ok(false) => return ExitCode::FAILURE,
+            other => other.map(|_| ()),
+        },
         Command::Sim(args) => sim::run(args),
         Command::Ledger(c) => ledger::run(c, json, cli.ledger),
         Command::Unit(c) => unit::run(c, json, cli.ledger),
