@@ -5,6 +5,7 @@
 
 mod ci;
 mod cost;
+mod e2e_ui;
 mod elf;
 mod firmware;
 mod fuzz;
@@ -42,6 +43,10 @@ tasks:
   fuzz [--seconds N] [--target NAME] [-- LIBFUZZER_ARGS...]
                         run each cargo-fuzz target (or only NAME) for N seconds (default 10)
                         with the pinned stable toolchain (RUSTC_BOOTSTRAP=1, --sanitizer none)
+  e2e-ui                the desktop app end to end in its real window under Xvfb + tauri-driver:
+                        installs what is missing, builds ui/ and the app (debug), starts a
+                        simulated device from the UI, issues and enters a token, checks the
+                        status; screenshots + timings.json into <target>/ui-artifacts/
   help                  this text
 ";
 
@@ -77,6 +82,10 @@ fn run() -> Result<()> {
         Some("firmware") => firmware::run_firmware(&rest),
         Some("qemu") => firmware::run_qemu(&rest),
         Some("fuzz") => fuzz::run(fuzz::Options::parse(&rest)?),
+        Some("e2e-ui") => {
+            no_args("e2e-ui", &rest)?;
+            e2e_ui::run()
+        }
         None | Some("help" | "-h" | "--help") => {
             print!("{HELP}");
             Ok(())
