@@ -12,7 +12,7 @@ import { join } from "node:path";
 const WD = process.env.WEBDRIVER_URL ?? "http://127.0.0.1:4444";
 const APP = process.env.APP_PATH;
 const OUT = process.env.ARTIFACTS ?? "target/ui-artifacts";
-const ELEMENT = "element-6066-11e4-a6c6-ae46a2fa8a35";
+const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
 if (!APP) throw new Error("APP_PATH is not set");
 mkdirSync(OUT, { recursive: true });
 
@@ -46,42 +46,68 @@ async function find(css) {
   return found.length ? found[0][ELEMENT] : null;
 }
 
-/** Wait until `css` exists (and, if given, its text passes `test`); returns its text. */
-async function waitFor(css, test = () => true, timeoutMs = 15_000) {
+/** The UI redraws whole screens, so an element can go stale between two requests: retry. */
+async function retry(what, f, timeoutMs = 15_000) {
   const until = Date.now() + timeoutMs;
-  let last = "(absent)";
+  let last;
   for (;;) {
-    const el = await find(css);
-    if (el) {
-      try {
-        last = await wd("GET", s(`/element/${el}/text`));
-        if (test(last)) return last;
-      } catch {
-        // Re-rendered between find and read: look again.
-      }
+    try {
+      const r = await f();
+      if (r !== undefined) return r;
+    } catch (e) {
+      last = e;
     }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${css} (last text: ${JSON.stringify(last)})`);
-    await new Promise((r) => setTimeout(r, 100));
+    if (Date.now() > until) throw new Error(`timed out: ${what}${last ? ` (${last.message})` : ""}`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
+/** Wait until `css` exists (and, if given, its text passes `test`); returns its text. */
+async function waitFor(css, test = () => true, timeoutMs = 15_000) {
+  let seen = "(absent)";
+  return retry(
+    `waiting for ${css}`,
+    async () => {
+      const el = await find(css);
+      if (!el) return undefined;
+      seen = await wd("GET", s(`/element/${el}/text`));
+      return test(seen) ? seen : undefined;
+    },
+    timeoutMs,
+  ).catch((e) => {
+    throw new Error(`${e.message}; last text: ${JSON.stringify(seen)}`);
+  });
+}
+
 async function click(css) {
-  await waitFor(css);
-  await wd("POST", s(`/element/${await find(css)}/click`), {});
+  await retry(`clicking ${css}`, async () => {
+    const el = await find(css);
+    if (!el) return undefined;
+    await wd("POST", s(`/element/${el}/click`), {});
+    return true;
+  });
 }
 
 async function type(css, text) {
-  await waitFor(css);
-  const el = await find(css);
-  await wd("POST", s(`/element/${el}/clear`), {});
-  await wd("POST", s(`/element/${el}/value`), { text });
+  await retry(`typing into ${css}`, async () => {
+    const el = await find(css);
+    if (!el) return undefined;
+    await wd("POST", s(`/element/${el}/clear`), {});
+    await wd("POST", s(`/element/${el}/value`), { text });
+    return true;
+  });
 }
 
 async function attr(css, name) {
-  return wd("GET", s(`/element/${await find(css)}/attribute/${name}`));
+  return retry(`reading ${css}`, async () => wd("GET", s(`/element/${await find(css)}/attribute/${name}`)));
 }
 
 async function shot(name) {
+  // A screenshot can lag the DOM by a frame: let the page paint first.
+  await wd("POST", s("/execute/async"), {
+    script: "const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done(1)))",
+    args: [],
+  });
   const png = await wd("GET", s("/screenshot"));
   writeFileSync(join(OUT, `${name}.png`), Buffer.from(png, "base64"));
   console.log(`e2e: screenshot ${name}.png`);
@@ -94,6 +120,7 @@ function check(cond, what) {
 const tid = (id) => `[data-testid="${id}"]`;
 
 async function main() {
+  const launch = Date.now();
   const created = await wd("POST", "/session", {
     capabilities: { alwaysMatch: { browserName: "wry", "tauri:options": { application: APP } } },
   });
@@ -101,10 +128,17 @@ async function main() {
   mark("session");
   await waitFor(tid("screen-devices"));
   mark("first_paint");
-  timings.in_page_ms = await wd("POST", s("/execute/sync"), {
-    script: "return Math.round(performance.now())",
-    args: [],
-  });
+  timings.launch_to_screen_ms = Date.now() - launch;
+  timings.in_page_first_paint_ms = Number(
+    await wd("POST", s("/execute/sync"), {
+      script: "return document.documentElement.dataset.firstPaintMs ?? ''",
+      args: [],
+    }),
+  );
+  // Start from the defaults (English, light): the webview keeps preferences between runs.
+  await wd("POST", s("/execute/sync"), { script: "localStorage.clear(); location.reload(); return 1", args: [] });
+  await new Promise((r) => setTimeout(r, 300));
+  await waitFor(tid("nav-devices"), (x) => x === "Devices");
   // A fixed window size: the 1280×800 laptop this is designed for.
   await wd("POST", s("/window/rect"), { width: 1280, height: 760 }).catch(() => {});
   await shot("01-devices-empty");
@@ -168,10 +202,11 @@ async function main() {
   await type(tid("decode-count"), String(countBefore));
   await click(tid("decode-submit"));
   await waitFor(tid("decoded"), (x) => x.includes("ADD_TIME") && x.includes("7 days"));
+  await shot("07-check-token");
   await type(tid("decode-key"), "not-a-key");
   await click(tid("decode-submit"));
   await waitFor(tid("invalid-key"));
-  await shot("07-check-token");
+  await shot("07-check-token-invalid");
 
   // Dark theme, French.
   await click(tid("theme"));

@@ -88,7 +88,18 @@ function render(): void {
     ),
     h("main", {}, errorBox(state.fatal, "fatal"), screen),
   );
+  // Whole-screen redraws must not cost the user their typing: keep focus and caret.
+  const focused = document.activeElement;
+  const focusId = focused instanceof HTMLInputElement && focused.id ? focused.id : null;
+  const caret = focusId ? (focused as HTMLInputElement).selectionStart : null;
   root.replaceChildren(shell);
+  if (focusId) {
+    const again = document.getElementById(focusId);
+    if (again instanceof HTMLInputElement) {
+      again.focus();
+      if (caret !== null) again.setSelectionRange(caret, caret);
+    }
+  }
 }
 
 function init(): void {
@@ -107,6 +118,10 @@ function init(): void {
   window.addEventListener("error", (e) => update((s) => (s.fatal = BackendError.from(e.error ?? e.message))));
   window.addEventListener("unhandledrejection", (e) => update((s) => (s.fatal = BackendError.from(e.reason))));
   render();
+  // For the end-to-end test's timings: when the first screen was drawn (ms since navigation).
+  requestAnimationFrame(() => {
+    document.documentElement.dataset.firstPaintMs = String(Math.round(performance.now()));
+  });
   void refreshPorts();
   // Simulators still running (e.g. after a reload of the window).
   void backend

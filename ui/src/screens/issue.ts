@@ -166,7 +166,7 @@ export function issueScreen(): HTMLElement {
               ? h(
                   "button",
                   { class: "primary", disabled: target.busy, onclick: () => void enterOnTarget(), "data-testid": "issue-enter" },
-                  t("issue.enterOn", { port: target.port }),
+                  t("issue.enterOn", { serial: target.view.identity.serial ?? target.port }),
                 )
               : null,
             s.issueEntry
