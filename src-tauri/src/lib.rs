@@ -45,11 +45,20 @@ pub fn on_event<R: Runtime>(app: &tauri::AppHandle<R>, event: RunEvent) {
 
 /// Start the desktop app.
 pub fn run() {
+    commands::sim::remove_stale_links(&std::env::temp_dir());
     let app = build(Builder::default())
         .build(tauri::generate_context!("../tauri.conf.json"))
         .unwrap_or_else(|e| {
             eprintln!("OpenPAYGO Station could not start: {e}");
             std::process::exit(1)
         });
+    // Killed rather than closed (a terminal's Ctrl-C, a session logout, a test driver
+    // ending its session): exit through the normal path so simulators are stopped too.
+    let handle = app.handle().clone();
+    if let Err(e) = ctrlc::set_handler(move || handle.exit(0)) {
+        eprintln!(
+            "OpenPAYGO Station: no signal handler ({e}); simulators stop only on a normal exit"
+        );
+    }
     app.run(on_event);
 }

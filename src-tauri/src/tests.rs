@@ -186,6 +186,27 @@ fn stop_all_stops_every_simulator() {
     assert!(!std::path::Path::new(&a.port).exists());
 }
 
+#[cfg(unix)]
+#[test]
+fn stale_simulator_links_are_removed() {
+    let dir = std::env::temp_dir().join(format!("paygo-desktop-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A pid above Linux's maximum (4 194 304) never runs; ours does.
+    let stale = dir.join("openpaygo-station-99999999-0000abcd-sim1");
+    let live = dir.join(format!(
+        "openpaygo-station-{}-0000abcd-sim1",
+        std::process::id()
+    ));
+    let other = dir.join("something-else");
+    for link in [&stale, &live, &other] {
+        let _ = std::fs::remove_file(link);
+        std::os::unix::fs::symlink("/dev/null", link).unwrap();
+    }
+    assert_eq!(sim::remove_stale_links(&dir), 1);
+    assert!(!stale.exists() && live.exists() && other.exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 mod ipc {
     use super::*;
     use tauri::ipc::{CallbackFn, InvokeBody};

@@ -6,7 +6,7 @@
 // enter it on the device from the UI → see the device's status change; screenshots of each
 // screen (and of an error, dark theme and French) into ARTIFACTS.
 
-import { mkdirSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const WD = process.env.WEBDRIVER_URL ?? "http://127.0.0.1:4444";
@@ -149,6 +149,10 @@ async function main() {
   const before = await waitFor(tid("device-state"), (x) => x.length > 0);
   check(/Inactive/.test(before), `new simulated device is inactive (got ${before})`);
   const countBefore = Number(await waitFor(tid("device-count")));
+  simPort = await wd("POST", s("/execute/sync"), {
+    script: "return document.querySelector('[data-testid=device-card]').dataset.port",
+    args: [],
+  });
   mark("sim_identified");
   await shot("02-devices-simulated");
 
@@ -162,6 +166,8 @@ async function main() {
   check(grouped.replaceAll(" ", "") === digits, "grouped token matches its digits");
   const sms = await waitFor(tid("issued-sms"));
   check(sms === `Your token: ${grouped}`, `SMS text (got ${sms})`);
+  await click(tid("copy-token"));
+  await waitFor(tid("copy-token"), (x) => x === "Copied");
   mark("token_issued");
   await shot("03-issue-token");
 
@@ -221,6 +227,17 @@ async function main() {
   mark("done");
 }
 
+let simPort = "";
+/** The link itself, not its target (a dead simulator's pty is gone, its link may not be). */
+const linkExists = (p) => {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 let failed = null;
 try {
   await main();
@@ -230,7 +247,21 @@ try {
   if (session) await shot("failure").catch(() => {});
 } finally {
   if (session) await wd("DELETE", s("")).catch(() => {});
+  // The app stops its simulators when it ends. A driver may kill it outright (no exit
+  // path runs): then the next start removes the dead app's links, so only report it.
+  if (!failed && simPort) {
+    const until = Date.now() + 3000;
+    while (linkExists(simPort) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    console.log(
+      linkExists(simPort)
+        ? `e2e: note: ${simPort} outlived the app (killed without an exit path; removed at the next start)`
+        : `e2e: app ended, simulator link ${simPort} removed`,
+    );
+  }
   writeFileSync(join(OUT, "timings.json"), JSON.stringify(timings, null, 2) + "\n");
 }
-if (failed) process.exit(1);
+if (failed) {
+  console.error(`e2e: FAILED: ${failed.message}`);
+  process.exit(1);
+}
 console.log("e2e-ui: 1 passed, 0 failed");

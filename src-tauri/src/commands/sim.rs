@@ -32,7 +32,7 @@ pub fn start(
     // Unique per app instance too (two app states in one process must not share a link).
     let tag = u32::from_le_bytes(random_bytes::<4>()?);
     let link = std::env::temp_dir().join(format!(
-        "openpaygo-station-{}-{tag:08x}-sim{id}",
+        "{LINK_PREFIX}{}-{tag:08x}-sim{id}",
         std::process::id()
     ));
     let opts = paygo::sim::SimOptions {
@@ -92,6 +92,40 @@ pub fn start(
             ))
         }
     }
+}
+
+/// The prefix of every simulator link this app publishes in `dir`: `openpaygo-station-PID-`.
+const LINK_PREFIX: &str = "openpaygo-station-";
+
+/// Remove simulator links in `dir` left by app processes that no longer run (killed before
+/// they could clean up). Returns how many were removed. Linux only (`/proc`); elsewhere a
+/// no-op.
+pub fn remove_stale_links(dir: &std::path::Path) -> usize {
+    if !std::path::Path::new("/proc/self").exists() {
+        return 0;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(LINK_PREFIX)
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let is_link = entry.file_type().is_ok_and(|t| t.is_symlink());
+        if is_link
+            && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+            && std::fs::remove_file(entry.path()).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// Stop simulator `id`.

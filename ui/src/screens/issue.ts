@@ -48,13 +48,25 @@ async function submit(): Promise<void> {
   }
 }
 
-async function copy(what: "token" | "sms", text: string): Promise<void> {
+/** The async clipboard API, else the older selection copy (some webviews lack the first). */
+async function copyText(text: string): Promise<boolean> {
   try {
     await navigator.clipboard.writeText(text);
-    update((s) => (s.copied = what));
+    return true;
   } catch {
-    // No clipboard permission: the text stays selectable on screen.
+    const area = h("textarea", { readonly: true, style: "position:fixed;left:-9999px" });
+    area.value = text;
+    document.body.appendChild(area);
+    area.select();
+    const ok = document.execCommand("copy");
+    area.remove();
+    return ok;
   }
+}
+
+async function copy(what: "token" | "sms", text: string): Promise<void> {
+  // When neither works the button stays as it is; the text is selectable on screen.
+  if (await copyText(text)) update((s) => (s.copied = what));
 }
 
 async function enterOnTarget(): Promise<void> {
@@ -157,7 +169,7 @@ export function issueScreen(): HTMLElement {
             h(
               "div",
               { class: "buttons" },
-              h("button", { onclick: () => void copy("token", issued.token) }, s.copied === "token" ? t("issue.copied") : t("issue.copy")),
+              h("button", { onclick: () => void copy("token", issued.token), "data-testid": "copy-token" }, s.copied === "token" ? t("issue.copied") : t("issue.copy")),
               h("button", { onclick: () => void copy("sms", smsText(lang(), issued.token)) }, s.copied === "sms" ? t("issue.copied") : t("issue.copySms")),
             ),
             h("span", { class: "muted" }, t("issue.sms")),
