@@ -21,9 +21,10 @@ describe("groupDigits", () => {
 });
 
 describe("smsText", () => {
-  it("is SMS-ready in English and French", () => {
+  it("is SMS-ready in English and French (GSM 7-bit characters only)", () => {
     expect(smsText("en", "123456789")).toBe("Your token: 123 456 789");
     expect(smsText("fr", "123456789")).toBe("Votre code : 123 456 789");
+    expect(smsText("fr", "123456789")).toMatch(/^[A-Za-z0-9 :]+$/);
   });
 });
 
