@@ -63,9 +63,19 @@ pub fn start(
         std::thread::Builder::new()
             .name(format!("sim-{id}"))
             .spawn(move || {
+                #[cfg(unix)]
                 let result = paygo::sim::run(&opts, &stop, |_| {
                     let _ = ready_tx.send(());
                 });
+                // The simulator serves on a pseudo-terminal: Unix only (as `paygo sim`).
+                #[cfg(not(unix))]
+                let result: Result<(), paygo::Error> = {
+                    let _ = (&opts, &stop, ready_tx);
+                    Err(paygo::Error::io(
+                        "simulated device",
+                        "pseudo-terminals need a Unix system",
+                    ))
+                };
                 if let Some(state) = weak.upgrade() {
                     state.forget_sim(id);
                 }
