@@ -52,8 +52,9 @@ pub fn run() {
             eprintln!("OpenPAYGO Station could not start: {e}");
             std::process::exit(1)
         });
-    // Killed rather than closed (a terminal's Ctrl-C, a session logout, a test driver
-    // ending its session): exit through the normal path so simulators are stopped too.
+    // Interrupted rather than closed (Ctrl-C in a terminal, SIGTERM at logout): exit through
+    // the normal path so simulators are stopped too. A SIGKILL (as WebKitWebDriver ends its
+    // session) skips every exit path: `remove_stale_links` above tidies up at the next start.
     let handle = app.handle().clone();
     if let Err(e) = ctrlc::set_handler(move || handle.exit(0)) {
         eprintln!(
