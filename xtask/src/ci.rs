@@ -49,6 +49,8 @@ pub(crate) fn run() -> Result<()> {
         "--seconds".into(),
         "10".into(),
     ])?)?;
+    // The desktop app in its real window (Xvfb + tauri-driver): the main user flow.
+    crate::e2e_ui::run()?;
     // The plain closing line CI reads: every Rust test of the workspace.
     println!("ci: {passed} passed, {failed} failed");
     Ok(())

@@ -21,8 +21,9 @@ const HELP: &str = "\
 usage: cargo xtask <task> [options]
 
 tasks:
-  ci                    set up what is missing (thumb targets, qemu-system-arm, cargo-fuzz), then
-                        fmt check, clippy -D warnings, thumb builds, all tests, size report, fuzz
+  ci                    set up what is missing (thumb targets, Debian packages, cargo-fuzz,
+                        tauri-driver), build ui/ and run its tests, then fmt check, clippy
+                        -D warnings, thumb builds, all tests, size report, fuzz, e2e-ui
   cost                  decoder work in SipHash steps for the worst valid and invalid tokens at
                         counts 10 and 60 000 (host model of the device code)
   thumb                 build firmware-core (release) for thumbv6m-none-eabi and thumbv7m-none-eabi
