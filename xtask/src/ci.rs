@@ -12,6 +12,13 @@ const APT_PACKAGES: [&str; 1] = ["qemu-system-arm"];
 pub(crate) fn run() -> Result<()> {
     setup()?;
     let root = workspace_root();
+    // The desktop app embeds ui/dist; the UI's own unit tests run here too.
+    crate::e2e_ui::build_ui(&root)?;
+    run_checked(
+        Command::new("npm")
+            .current_dir(root.join("ui"))
+            .args(["test"]),
+    )?;
     run_checked(
         cargo()
             .current_dir(&root)
@@ -47,6 +54,8 @@ pub(crate) fn run() -> Result<()> {
         "--seconds".into(),
         "10".into(),
     ])?)?;
+    // The desktop app in its real window (Xvfb + tauri-driver): the main user flow.
+    crate::e2e_ui::run()?;
     // The plain closing line CI reads: every Rust test of the workspace.
     println!("ci: {passed} passed, {failed} failed");
     Ok(())
@@ -106,8 +115,17 @@ fn setup() -> Result<()> {
         crate::thumb::TARGETS[1],
     ]))
     .context("rustup must be installed (https://rustup.rs)")?;
-    let missing: Vec<&str> = APT_PACKAGES
-        .into_iter()
+    let mut packages = APT_PACKAGES.to_vec();
+    // The desktop app (a workspace member) builds against WebKitGTK.
+    packages.extend(crate::e2e_ui::APT_PACKAGES);
+    apt_install(&packages)
+}
+
+/// Install the Debian packages of `packages` that are missing (apt-get as root, else sudo -n).
+pub(crate) fn apt_install(packages: &[&str]) -> Result<()> {
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
         .filter(|p| {
             !Command::new("dpkg")
                 .args(["-s", p])

@@ -3,8 +3,10 @@
 //! Every task shells out to the same `cargo` that runs xtask, so the toolchain pinned in
 //! `rust-toolchain.toml` and `CARGO_TARGET_DIR` apply to the nested builds too.
 
+mod app;
 mod ci;
 mod cost;
+mod e2e_ui;
 mod elf;
 mod firmware;
 mod fuzz;
@@ -20,8 +22,11 @@ const HELP: &str = "\
 usage: cargo xtask <task> [options]
 
 tasks:
-  ci                    set up what is missing (thumb targets, qemu-system-arm, cargo-fuzz), then
-                        fmt check, clippy -D warnings, thumb builds, all tests, size report, fuzz
+  app [-- APP_ARGS...]  set up (Debian build packages, npm packages), build the UI and run the
+                        desktop app
+  ci                    set up what is missing (thumb targets, Debian packages, cargo-fuzz,
+                        tauri-driver), build ui/ and run its tests, then fmt check, clippy
+                        -D warnings, thumb builds, all tests, size report, fuzz, e2e-ui
   cost                  decoder work in SipHash steps for the worst valid and invalid tokens at
                         counts 10 and 60 000 (host model of the device code)
   thumb                 build firmware-core (release) for thumbv6m-none-eabi and thumbv7m-none-eabi
@@ -42,6 +47,10 @@ tasks:
   fuzz [--seconds N] [--target NAME] [-- LIBFUZZER_ARGS...]
                         run each cargo-fuzz target (or only NAME) for N seconds (default 10)
                         with the pinned stable toolchain (RUSTC_BOOTSTRAP=1, --sanitizer none)
+  e2e-ui                the desktop app end to end in its real window under Xvfb + tauri-driver:
+                        installs what is missing, builds ui/ and the app (debug), starts a
+                        simulated device from the UI, issues and enters a token, checks the
+                        status; screenshots + timings.json into <target>/ui-artifacts/
   help                  this text
 ";
 
@@ -61,6 +70,7 @@ fn run() -> Result<()> {
     let task = args.next();
     let rest: Vec<String> = args.collect();
     match task.as_deref() {
+        Some("app") => app::run(rest.strip_prefix(&["--".to_string()][..]).unwrap_or(&rest)),
         Some("ci") => {
             no_args("ci", &rest)?;
             ci::run()
@@ -77,6 +87,10 @@ fn run() -> Result<()> {
         Some("firmware") => firmware::run_firmware(&rest),
         Some("qemu") => firmware::run_qemu(&rest),
         Some("fuzz") => fuzz::run(fuzz::Options::parse(&rest)?),
+        Some("e2e-ui") => {
+            no_args("e2e-ui", &rest)?;
+            e2e_ui::run()
+        }
         None | Some("help" | "-h" | "--help") => {
             print!("{HELP}");
             Ok(())

@@ -1,0 +1,211 @@
+//! The IPC contract: every payload and response type the UI sees. TypeScript twins are
+//! generated into `ui/src/lib/bindings/` by `cargo test -p paygo-desktop` (see `bindings`).
+
+use serde::{Deserialize, Serialize};
+
+/// What a token should do (the Issue screen's action picker).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TokenAction {
+    /// Add days of credit.
+    AddTime,
+    /// Set the remaining credit.
+    SetTime,
+    /// Unlock for good.
+    DisablePayg,
+    /// Counter synchronisation.
+    CounterSync,
+}
+
+/// A unit's token parameters as typed in a form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct UnitParams {
+    /// 32 hex characters.
+    pub key: String,
+    /// `None` derives the starting code from the key.
+    pub starting_code: Option<u32>,
+    /// Restricted digit set (keypads with keys 1-4 only).
+    pub restricted: bool,
+    /// Value divider, 1-255 (1 = whole days).
+    pub divider: u32,
+}
+
+/// Issue one token (stateless for now: the caller says which count came last).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct IssueRequest {
+    /// The unit.
+    pub unit: UnitParams,
+    /// The count of the last token issued to this unit.
+    pub last_count: u32,
+    /// What the token does.
+    pub action: TokenAction,
+    /// Days for ADD_TIME / SET_TIME, as typed ("7", "0.5").
+    pub days: Option<String>,
+    /// 12-digit extended token (larger values).
+    pub extended: bool,
+}
+
+/// An issued token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct IssuedToken {
+    /// The digits.
+    pub token: String,
+    /// The digits grouped for reading aloud ("123 456 789").
+    pub grouped: String,
+    /// The token's count: the unit's new last count.
+    pub count: u32,
+    /// ADD_TIME, SET_TIME, DISABLE_PAYG or COUNTER_SYNC.
+    pub token_type: String,
+    /// The embedded integer.
+    pub value: u32,
+}
+
+/// Check what a device in a given state would do with a token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct DecodeRequest {
+    /// The unit.
+    pub unit: UnitParams,
+    /// The device's last count.
+    pub count: u32,
+    /// Used counts, comma separated (may be empty).
+    pub used: String,
+    /// The token as typed (spaces and dashes allowed).
+    pub token: String,
+}
+
+/// What the device would do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct DecodeResult {
+    /// ADD_TIME, SET_TIME, DISABLE_PAYG, COUNTER_SYNC, INVALID or ALREADY_USED.
+    pub result: String,
+    /// Raw embedded value.
+    pub value: Option<u32>,
+    /// value ÷ divider for time tokens.
+    pub days: Option<f64>,
+    /// The matched count.
+    pub count: Option<u32>,
+    /// The device's count afterwards.
+    pub count_after: u32,
+    /// Used counts afterwards.
+    pub used_after: Vec<u32>,
+}
+
+/// A serial port the OS reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct PortInfo {
+    /// Path to open (`/dev/ttyUSB0`, `COM3`).
+    pub path: String,
+    /// USB, PCI, Bluetooth or Unknown, with the USB product when known.
+    pub kind: String,
+}
+
+/// What the device says about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceIdentity {
+    /// Protocol version.
+    pub protocol: u32,
+    /// Firmware version text.
+    pub firmware: String,
+    /// Serial number, once provisioned.
+    pub serial: Option<String>,
+    /// Whether the device holds a key.
+    pub provisioned: bool,
+    /// Restricted digit set.
+    pub restricted: bool,
+}
+
+/// The device's PAYG state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceStatus {
+    /// Token count.
+    pub count: u32,
+    /// ACTIVE, INACTIVE or UNLOCKED.
+    pub state: String,
+    /// Seconds of credit left.
+    pub credit_seconds: u32,
+    /// Seconds until token entry unlocks.
+    pub lockout_seconds: u32,
+    /// Result of the last token entered.
+    pub last_result: Option<String>,
+}
+
+/// A device read over its service UART: the device card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceView {
+    /// The port it was read on.
+    pub port: String,
+    /// Identity.
+    pub identity: DeviceIdentity,
+    /// Status (absent on a blank, unprovisioned device).
+    pub status: Option<DeviceStatus>,
+}
+
+/// The device's answer to a token, and its status afterwards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct TokenEntry {
+    /// ADD_TIME, SET_TIME, DISABLE_PAYG, COUNTER_SYNC, INVALID, ALREADY_USED or LOCKED.
+    pub result: String,
+    /// Raw embedded value of an accepted token.
+    pub value: Option<u32>,
+    /// Seconds until entry unlocks, when locked.
+    pub lockout_seconds: Option<u32>,
+    /// The device afterwards.
+    pub device: DeviceView,
+}
+
+/// A simulated device started by the app ("Try without hardware").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct SimInfo {
+    /// The app's id for it.
+    pub id: u32,
+    /// The port to talk to it on (a symlink to its pseudo-terminal).
+    pub port: String,
+    /// Its serial.
+    pub serial: String,
+    /// Its secret key (a fresh random one: this is a demo device), 32 hex characters.
+    pub key: String,
+    /// Its starting code.
+    pub starting_code: u32,
+}
+
+/// `sim://stopped`: a simulator ended (asked to, or failed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct SimStopped {
+    /// The app's id for it.
+    pub id: u32,
+    /// Why, when it failed.
+    pub error: Option<crate::error::CommandError>,
+}
+
+/// Event names the back-end emits.
+pub mod events {
+    /// A simulator serves on its port (payload: [`super::SimInfo`]).
+    pub const SIM_READY: &str = "sim://ready";
+    /// A simulator ended (payload: [`super::SimStopped`]).
+    pub const SIM_STOPPED: &str = "sim://stopped";
+}

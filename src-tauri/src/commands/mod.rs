@@ -1,0 +1,20 @@
+//! Thin `#[tauri::command]`s, one module per area. Each unpacks its state and arguments and
+//! calls a plain function (tested without a window) that calls the `paygo` back-end.
+//!
+//! Areas still to come slot in as siblings: `ledger` (issuance with payment references) and
+//! `flash` (probe-rs), each registered in [`crate::build`].
+
+pub mod devices;
+pub mod sim;
+pub mod tokens;
+
+use crate::error::{CmdResult, CommandError};
+
+/// Run blocking I/O (serial ports, waiting for a simulator) off the main thread.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> CmdResult<T> + Send + 'static,
+) -> CmdResult<T> {
+    tauri::async_runtime::spawn_blocking(f)
+        .await
+        .map_err(|e| CommandError::new("INTERNAL", format!("background task failed: {e}")))?
+}

@@ -1,0 +1,65 @@
+//! OpenPAYGO Station desktop app: a Tauri v2 shell over the `paygo` back-end.
+//!
+//! - [`commands`]: thin `#[tauri::command]`s, one module per area;
+//! - [`api`]: the IPC contract (TypeScript twins generated into `ui/src/lib/bindings/`);
+//! - [`state::AppState`]: managed once; simulators stopped on exit;
+//! - [`error::CommandError`]: every failure reaches the UI as `{code, message}`.
+
+pub mod api;
+pub mod commands;
+pub mod error;
+pub mod state;
+
+#[cfg(test)]
+mod tests;
+
+use state::AppState;
+use std::sync::Arc;
+use tauri::{Builder, Manager, RunEvent, Runtime};
+
+/// Register the state and every command on `builder` (the real app and the tests' mock
+/// builder alike).
+pub fn build<R: Runtime>(builder: Builder<R>) -> Builder<R> {
+    builder
+        .manage(Arc::new(AppState::default()))
+        .invoke_handler(tauri::generate_handler![
+            commands::tokens::issue_token,
+            commands::tokens::decode_token,
+            commands::devices::list_ports,
+            commands::devices::read_device,
+            commands::devices::enter_token,
+            commands::sim::start_sim,
+            commands::sim::stop_sim,
+            commands::sim::list_sims,
+        ])
+}
+
+/// Stop what the app started when it exits.
+pub fn on_event<R: Runtime>(app: &tauri::AppHandle<R>, event: RunEvent) {
+    if let RunEvent::Exit = event {
+        if let Some(state) = app.try_state::<Arc<AppState>>() {
+            state.stop_all();
+        }
+    }
+}
+
+/// Start the desktop app.
+pub fn run() {
+    commands::sim::remove_stale_links(&std::env::temp_dir());
+    let app = build(Builder::default())
+        .build(tauri::generate_context!("../tauri.conf.json"))
+        .unwrap_or_else(|e| {
+            eprintln!("OpenPAYGO Station could not start: {e}");
+            std::process::exit(1)
+        });
+    // Interrupted rather than closed (Ctrl-C in a terminal, SIGTERM at logout): exit through
+    // the normal path so simulators are stopped too. A SIGKILL (as WebKitWebDriver ends its
+    // session) skips every exit path: `remove_stale_links` above tidies up at the next start.
+    let handle = app.handle().clone();
+    if let Err(e) = ctrlc::set_handler(move || handle.exit(0)) {
+        eprintln!(
+            "OpenPAYGO Station: no signal handler ({e}); simulators stop only on a normal exit"
+        );
+    }
+    app.run(on_event);
+}

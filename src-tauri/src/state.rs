@@ -1,0 +1,111 @@
+//! The one piece of state the app manages: the simulators it started, and a lock that keeps
+//! two commands from talking over each other on a serial line.
+
+use crate::api::SimInfo;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+/// A simulator thread and how to stop it.
+#[derive(Debug)]
+pub struct RunningSim {
+    /// What the UI was told.
+    pub info: SimInfo,
+    /// Set to stop it.
+    pub stop: Arc<AtomicBool>,
+    /// The simulator thread.
+    pub thread: Option<JoinHandle<()>>,
+    /// The symlink it publishes (removed when it stops).
+    pub link: PathBuf,
+}
+
+impl RunningSim {
+    fn stop_and_join(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let _ = std::fs::remove_file(&self.link);
+    }
+}
+
+/// Managed once by [`crate::build`].
+#[derive(Debug, Default)]
+pub struct AppState {
+    sims: Mutex<Sims>,
+    serial_io: Mutex<()>,
+}
+
+#[derive(Debug, Default)]
+struct Sims {
+    next_id: u32,
+    running: BTreeMap<u32, RunningSim>,
+}
+
+impl AppState {
+    /// A new id for a simulator about to start.
+    pub fn next_sim_id(&self) -> u32 {
+        let mut sims = lock(&self.sims);
+        sims.next_id += 1;
+        sims.next_id
+    }
+
+    /// Record a started simulator.
+    pub fn add_sim(&self, sim: RunningSim) {
+        lock(&self.sims).running.insert(sim.info.id, sim);
+    }
+
+    /// The simulators running now.
+    pub fn sims(&self) -> Vec<SimInfo> {
+        lock(&self.sims)
+            .running
+            .values()
+            .map(|s| s.info.clone())
+            .collect()
+    }
+
+    /// Stop one simulator and wait for its thread; `false` if there is no such id.
+    pub fn stop_sim(&self, id: u32) -> bool {
+        let sim = lock(&self.sims).running.remove(&id);
+        match sim {
+            Some(sim) => {
+                sim.stop_and_join();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Forget a simulator whose thread ended by itself.
+    pub fn forget_sim(&self, id: u32) {
+        if let Some(sim) = lock(&self.sims).running.remove(&id) {
+            let _ = std::fs::remove_file(&sim.link);
+        }
+    }
+
+    /// Stop every simulator (on exit).
+    pub fn stop_all(&self) {
+        let all = std::mem::take(&mut lock(&self.sims).running);
+        for sim in all.into_values() {
+            sim.stop_and_join();
+        }
+    }
+
+    /// Held while a command talks on a serial port.
+    pub fn serial_io(&self) -> MutexGuard<'_, ()> {
+        lock(&self.serial_io)
+    }
+}
+
+impl Drop for AppState {
+    fn drop(&mut self) {
+        self.stop_all();
+    }
+}
+
+/// A poisoned lock only means another command panicked; the data is still usable.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

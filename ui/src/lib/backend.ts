@@ -1,0 +1,58 @@
+// The only module that talks to the Rust side (and the only importer of @tauri-apps/api).
+// One typed function per command; failures become BackendError {code, message}.
+
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { CommandError } from "./bindings/CommandError";
+import type { DecodeRequest } from "./bindings/DecodeRequest";
+import type { DecodeResult } from "./bindings/DecodeResult";
+import type { DeviceView } from "./bindings/DeviceView";
+import type { IssueRequest } from "./bindings/IssueRequest";
+import type { IssuedToken } from "./bindings/IssuedToken";
+import type { PortInfo } from "./bindings/PortInfo";
+import type { SimInfo } from "./bindings/SimInfo";
+import type { SimStopped } from "./bindings/SimStopped";
+import type { TokenEntry } from "./bindings/TokenEntry";
+
+export class BackendError extends Error implements CommandError {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "BackendError";
+  }
+
+  /** Anything a command rejected with, as a BackendError. */
+  static from(e: unknown): BackendError {
+    if (e instanceof BackendError) return e;
+    if (typeof e === "object" && e !== null && "code" in e && "message" in e) {
+      const { code, message } = e as CommandError;
+      return new BackendError(String(code), String(message));
+    }
+    return new BackendError("UNEXPECTED", e instanceof Error ? e.message : String(e));
+  }
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    throw BackendError.from(e);
+  }
+}
+
+export const issueToken = (req: IssueRequest) => call<IssuedToken>("issue_token", { req });
+export const decodeToken = (req: DecodeRequest) => call<DecodeResult>("decode_token", { req });
+export const listPorts = () => call<PortInfo[]>("list_ports");
+export const readDevice = (port: string) => call<DeviceView>("read_device", { port });
+export const enterToken = (port: string, token: string) =>
+  call<TokenEntry>("enter_token", { port, token });
+export const startSim = () => call<SimInfo>("start_sim");
+export const stopSim = (id: number) => call<null>("stop_sim", { id });
+export const listSims = () => call<SimInfo[]>("list_sims");
+
+export const onSimReady = (f: (s: SimInfo) => void): Promise<UnlistenFn> =>
+  listen<SimInfo>("sim://ready", (e) => f(e.payload));
+export const onSimStopped = (f: (s: SimStopped) => void): Promise<UnlistenFn> =>
+  listen<SimStopped>("sim://stopped", (e) => f(e.payload));

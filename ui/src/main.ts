@@ -1,0 +1,147 @@
+// App shell: navigation (Fleet › Devices; Station › Issue, Check), language and theme.
+
+import "./style.css";
+import * as backend from "./lib/backend";
+import { BackendError } from "./lib/backend";
+import { h } from "./lib/dom";
+import { LANGS, pickLang, setLang, t, type Lang } from "./lib/i18n";
+import { decodeScreen } from "./screens/decode";
+import { devicesScreen, readDevice, refreshPorts } from "./screens/devices";
+import { issueScreen } from "./screens/issue";
+import { errorBox } from "./screens/common";
+import { setRenderer, state, update, type Screen } from "./store";
+
+const root = document.getElementById("app")!;
+
+function navButton(screen: Screen, label: string): HTMLElement {
+  return h(
+    "button",
+    {
+      class: state.screen === screen ? "nav active" : "nav",
+      "aria-current": state.screen === screen ? "page" : undefined,
+      "data-testid": `nav-${screen}`,
+      onclick: () => update((s) => (s.screen = screen)),
+    },
+    label,
+  );
+}
+
+function render(): void {
+  document.documentElement.lang = state.lang;
+  document.documentElement.dataset.theme = state.theme;
+  let screen: HTMLElement;
+  try {
+    screen =
+      state.screen === "devices" ? devicesScreen() : state.screen === "issue" ? issueScreen() : decodeScreen();
+  } catch (e) {
+    screen = h("section", { class: "screen" }, errorBox(BackendError.from(e)));
+  }
+  const shell = h(
+    "div",
+    { class: "shell" },
+    h(
+      "nav",
+      { class: "sidebar" },
+      h("h1", {}, t("app.title")),
+      h("p", { class: "group" }, t("nav.fleet")),
+      navButton("devices", t("nav.devices")),
+      h("p", { class: "group" }, t("nav.station")),
+      navButton("issue", t("nav.issue")),
+      navButton("decode", t("nav.decode")),
+      h("p", { class: "coming muted" }, t("nav.coming")),
+      h(
+        "div",
+        { class: "prefs" },
+        h(
+          "label",
+          {},
+          t("lang.label"),
+          " ",
+          h(
+            "select",
+            {
+              "data-testid": "lang",
+              onchange: (e: Event) => {
+                const l = (e.target as HTMLSelectElement).value as Lang;
+                setLang(l);
+                localStorage.setItem("lang", l);
+                update((s) => (s.lang = l));
+              },
+            },
+            LANGS.map((l) => h("option", { value: l, selected: l === state.lang }, l === "en" ? "English" : "Français")),
+          ),
+        ),
+        h(
+          "button",
+          {
+            class: "small",
+            "data-testid": "theme",
+            onclick: () =>
+              update((s) => {
+                s.theme = s.theme === "dark" ? "light" : "dark";
+                localStorage.setItem("theme", s.theme);
+              }),
+          },
+          state.theme === "dark" ? t("theme.light") : t("theme.dark"),
+        ),
+      ),
+    ),
+    h("main", {}, errorBox(state.fatal, "fatal"), screen),
+  );
+  // Whole-screen redraws must not cost the user their typing: keep focus and caret.
+  const focused = document.activeElement;
+  const focusId = focused instanceof HTMLInputElement && focused.id ? focused.id : null;
+  const caret = focusId ? (focused as HTMLInputElement).selectionStart : null;
+  root.replaceChildren(shell);
+  if (focusId) {
+    const again = document.getElementById(focusId);
+    if (again instanceof HTMLInputElement) {
+      again.focus();
+      if (caret !== null) again.setSelectionRange(caret, caret);
+    }
+  }
+}
+
+function init(): void {
+  const lang = (localStorage.getItem("lang") as Lang | null) ?? pickLang(navigator.languages ?? []);
+  setLang(lang);
+  state.lang = lang;
+  const theme = localStorage.getItem("theme");
+  state.theme =
+    theme === "dark" || theme === "light"
+      ? theme
+      : window.matchMedia?.("(prefers-color-scheme: dark)").matches
+        ? "dark"
+        : "light";
+  setRenderer(render);
+  // Never a blank screen: anything unexpected is shown with its code.
+  window.addEventListener("error", (e) => update((s) => (s.fatal = BackendError.from(e.error ?? e.message))));
+  window.addEventListener("unhandledrejection", (e) => update((s) => (s.fatal = BackendError.from(e.reason))));
+  render();
+  // For the end-to-end test's timings: when the first screen was drawn (ms since navigation).
+  requestAnimationFrame(() => {
+    document.documentElement.dataset.firstPaintMs = String(Math.round(performance.now()));
+  });
+  void refreshPorts();
+  // Simulators still running (e.g. after a reload of the window).
+  void backend
+    .listSims()
+    .then((sims) => {
+      for (const sim of sims) {
+        if (!state.devices.some((d) => d.port === sim.port)) {
+          state.devices.push({ port: sim.port, busy: false, tokenInput: "", sim });
+          void readDevice(sim.port);
+        }
+      }
+      update();
+    })
+    .catch(() => {});
+  void backend.onSimStopped((stopped) => {
+    update((s) => {
+      const d = s.devices.find((x) => x.sim?.id === stopped.id);
+      if (d && stopped.error) d.error = BackendError.from(stopped.error);
+    });
+  });
+}
+
+init();

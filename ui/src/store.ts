@@ -1,0 +1,86 @@
+// The UI's state and the one render loop.
+
+import type { BackendError } from "./lib/backend";
+import type { DecodeResult } from "./lib/bindings/DecodeResult";
+import type { DeviceView } from "./lib/bindings/DeviceView";
+import type { IssuedToken } from "./lib/bindings/IssuedToken";
+import type { PortInfo } from "./lib/bindings/PortInfo";
+import type { SimInfo } from "./lib/bindings/SimInfo";
+import type { TokenEntry } from "./lib/bindings/TokenEntry";
+import type { Lang } from "./lib/i18n";
+import type { DecodeForm, Errors, IssueForm } from "./lib/validate";
+
+export type Screen = "devices" | "issue" | "decode";
+
+export interface DeviceEntry {
+  port: string;
+  view?: DeviceView;
+  error?: BackendError;
+  busy: boolean;
+  sim?: SimInfo;
+  entry?: TokenEntry;
+  tokenInput: string;
+}
+
+export interface State {
+  screen: Screen;
+  lang: Lang;
+  theme: "light" | "dark";
+  ports: PortInfo[];
+  portsError?: BackendError;
+  portPath: string;
+  devices: DeviceEntry[];
+  simBusy: boolean;
+  simError?: BackendError;
+  issue: IssueForm;
+  issueErrors: Errors;
+  issued?: IssuedToken;
+  issueError?: BackendError;
+  issueBusy: boolean;
+  /** The device the Issue screen was opened for, if any. */
+  issueTarget?: string;
+  issueEntry?: TokenEntry;
+  issueEntryError?: BackendError;
+  copied?: "token" | "sms";
+  decode: DecodeForm;
+  decodeErrors: Errors;
+  decoded?: DecodeResult;
+  decodeError?: BackendError;
+  fatal?: BackendError;
+}
+
+export const state: State = {
+  screen: "devices",
+  lang: "en",
+  theme: "light",
+  ports: [],
+  portPath: "",
+  devices: [],
+  simBusy: false,
+  issue: {
+    key: "",
+    startingCode: "",
+    restricted: false,
+    divider: "1",
+    lastCount: "0",
+    action: "ADD_TIME",
+    days: "7",
+    extended: false,
+  },
+  issueErrors: {},
+  issueBusy: false,
+  decode: { key: "", startingCode: "", restricted: false, divider: "1", count: "0", used: "", token: "" },
+  decodeErrors: {},
+};
+
+let renderer: () => void = () => {};
+
+export function setRenderer(f: () => void): void {
+  renderer = f;
+}
+
+/** Change the state, then draw again. */
+export function update(f: (s: State) => void = () => {}): void {
+  f(state);
+  renderer();
+}
