@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod link;
 pub mod sim;
 pub mod station;
+pub mod time;
 pub mod token;
 
 pub use error::{Error, ErrorJson};

@@ -1,25 +1,9 @@
 //! The `paygo token` contract, run through the real binary against every vector.
 
+use crate::support::{json, paygo};
 use serde_json::Value;
-use std::process::{Command, Output};
+
 use test_support::{read, Row};
-
-fn paygo(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_paygo"))
-        .args(args)
-        .output()
-        .expect("run paygo")
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
 
 fn unit_args(row: &Row) -> Vec<String> {
     let mut args = vec!["--key".to_string(), row.get("key_hex").to_string()];

@@ -2,14 +2,15 @@
 //! machine has), probe-rs's chip registry, a committed firmware ELF, hand-made ELFs, and
 //! probe-rs's fake probe for the flashing path.
 
+use crate::support::{json, paygo};
 use paygo::flash::{
     self, check_fits, chip_info, list_probes, load_image, parse_image, search_chips, FlashError,
     FlashProgress, FlashRequest, ProbeSelector,
 };
 use proptest::prelude::*;
-use serde_json::Value;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
@@ -430,23 +431,6 @@ fn the_fake_probe_gets_a_flash_layout_and_the_mock_failure_is_typed() {
 }
 
 // --- CLI -----------------------------------------------------------------------------------
-
-fn paygo(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_paygo"))
-        .args(args)
-        .output()
-        .expect("run paygo")
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
 
 fn error_code(out: &Output) -> String {
     assert!(!out.status.success());

@@ -2,26 +2,12 @@
 
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 const KEY: &str = "A29AB82EDC5FBBC41EC9530F6DAC86B1";
 
 fn paygo(ledger: &Path, pass: Option<&str>, args: &[&str]) -> (bool, Value) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_paygo"));
-    cmd.arg("--ledger").arg(ledger).arg("--json").args(args);
-    cmd.env_remove("PAYGO_PASSPHRASE").stdin(Stdio::null());
-    if let Some(p) = pass {
-        cmd.env("PAYGO_PASSPHRASE", p);
-    }
-    let out = cmd.output().expect("run paygo");
-    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.success(), v)
+    let env: Vec<(&str, &str)> = pass.map(|p| ("PAYGO_PASSPHRASE", p)).into_iter().collect();
+    crate::support::paygo_ledger(ledger, &env, args)
 }
 
 #[test]

@@ -9,6 +9,7 @@ mod ledger_cli;
 mod ledger_crash;
 #[cfg(unix)]
 mod station;
+mod support;
 mod token;
 mod transfer;
 mod transfer_cli;

@@ -3,28 +3,11 @@
 
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 const KEY: &str = "a29ab82edc5fbbc41ec9530f6dac86b1";
 
 fn paygo(ledger: &Path, env: &[(&str, &str)], args: &[&str]) -> (bool, Value) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_paygo"));
-    cmd.arg("--ledger").arg(ledger).arg("--json").args(args);
-    cmd.env_remove("PAYGO_PASSPHRASE")
-        .env_remove("PAYGO_BUNDLE_PASSPHRASE")
-        .stdin(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run paygo");
-    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.success(), v)
+    crate::support::paygo_ledger(ledger, env, args)
 }
 
 #[test]

@@ -172,26 +172,7 @@ pub(crate) struct Outgoing {
     pub tokens: Vec<TransferToken>,
 }
 
-/// Unix seconds → `YYYY-MM-DDTHH:MM:SSZ`.
-pub fn iso_utc(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
-}
+pub use crate::time::iso_utc;
 
 /// Thousandths → "12.5", "3", "0.125".
 pub fn format_milli(milli: i64) -> String {
