@@ -503,6 +503,31 @@ mod ipc {
         assert!(err["message"].is_string());
         let sims = invoke(&webview, "list_sims", serde_json::json!({})).unwrap();
         assert_eq!(sims, serde_json::json!([]));
+        // The ledger commands take the UI's argument names (no ledger open here).
+        let err = invoke(
+            &webview,
+            "units_list",
+            serde_json::json!({"search": "", "status": "", "page": 1, "pageSize": 50}),
+        )
+        .unwrap_err();
+        assert_eq!(err["code"], "LEDGER_CLOSED");
+        let err = invoke(
+            &webview,
+            "unit_detail",
+            serde_json::json!({"serial": "U-1"}),
+        )
+        .unwrap_err();
+        assert_eq!(err["code"], "LEDGER_CLOSED");
+        let err = invoke(
+            &webview,
+            "ledger_issue",
+            serde_json::json!({"req": {
+                "serial": "U-1", "action": "ADD_TIME", "days": "7", "amount": null,
+                "paymentRef": "R1", "operator": null, "extended": false
+            }}),
+        )
+        .unwrap_err();
+        assert_eq!(err["code"], "LEDGER_CLOSED");
     }
 }
 
