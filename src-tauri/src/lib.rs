@@ -38,6 +38,7 @@ pub fn build<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::ledger::units_list,
             commands::ledger::unit_detail,
             commands::ledger::ledger_issue,
+            commands::ledger::unit_add,
         ])
 }
 

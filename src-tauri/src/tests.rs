@@ -437,6 +437,35 @@ mod ledger_commands {
     }
 
     #[test]
+    fn a_unit_added_from_the_app_issues_like_the_tool() {
+        let dir = TempDir::new("add");
+        let path = dir.file();
+        let state = AppState::default();
+        ledger::create(&state, &path, PASS, KdfParams::INSECURE_FOR_TESTS).unwrap();
+        let d = ledger::add(&state, " SHS-1 ", KEY, None, Some("amina".into())).unwrap();
+        assert_eq!(
+            (d.serial.as_str(), d.count, d.tokens_issued),
+            ("SHS-1", 0, 0)
+        );
+        assert!(!serde_json::to_string(&d).unwrap().contains(KEY));
+        assert_eq!(
+            ledger::add(&state, "SHS-1", KEY, None, None)
+                .unwrap_err()
+                .code,
+            "DUPLICATE_SERIAL"
+        );
+        assert_eq!(
+            ledger::add(&state, "SHS-2", "xyz", None, None)
+                .unwrap_err()
+                .code,
+            "BAD_KEY"
+        );
+        let t = ledger::issue(&state, &add_time("SHS-1", "7", None)).unwrap();
+        let stateless = tokens::issue(&issue_req(TokenAction::AddTime, Some("7"))).unwrap();
+        assert_eq!(t.token, stateless.token);
+    }
+
+    #[test]
     fn amounts_read_back_as_typed() {
         assert_eq!(ledger::format_milli(12_500), "12.5");
         assert_eq!(ledger::format_milli(3_000), "3");

@@ -11,7 +11,7 @@ import type { SimInfo } from "./lib/bindings/SimInfo";
 import type { TokenEntry } from "./lib/bindings/TokenEntry";
 import type { UnitDetail } from "./lib/bindings/UnitDetail";
 import type { UnitListPage } from "./lib/bindings/UnitListPage";
-import type { LedgerIssueForm } from "./lib/ledger";
+import type { AddUnitForm, LedgerIssueForm } from "./lib/ledger";
 import type { Lang } from "./lib/i18n";
 import type { DecodeForm, Errors, IssueForm } from "./lib/validate";
 
@@ -72,6 +72,10 @@ export interface State {
   lissued?: LedgerIssued;
   lissueBusy: boolean;
   lissueError?: BackendError;
+  addUnit: AddUnitForm;
+  addUnitErrors: Errors;
+  addUnitError?: BackendError;
+  addUnitBusy: boolean;
 }
 
 export const state: State = {
@@ -105,6 +109,9 @@ export const state: State = {
   lissue: { action: "ADD_TIME", days: "7", amount: "", paymentRef: "", operator: "" },
   lissueErrors: {},
   lissueBusy: false,
+  addUnit: { serial: "", key: "", startingCode: "" },
+  addUnitErrors: {},
+  addUnitBusy: false,
 };
 
 let renderer: () => void = () => {};

@@ -10,7 +10,7 @@ use crate::api::{
 use crate::error::{CmdResult, CommandError};
 use crate::state::AppState;
 use paygo::ledger::{
-    self, IssueAction, IssueRequest, KdfParams, Ledger, Passphrase, Status, UnitQuery,
+    self, IssueAction, IssueRequest, KdfParams, Ledger, NewUnit, Passphrase, Status, UnitQuery,
 };
 use paygo::token;
 use std::path::{Path, PathBuf};
@@ -250,6 +250,30 @@ pub fn issue(state: &AppState, req: &LedgerIssueRequest) -> CmdResult<LedgerIssu
     })
 }
 
+/// Add a fresh unit (count 0, whole days, full keypad) and return it. The key goes into the
+/// ledger sealed and never comes back out.
+pub fn add(
+    state: &AppState,
+    serial: &str,
+    key: &str,
+    starting_code: Option<u32>,
+    operator: Option<String>,
+) -> CmdResult<UnitDetail> {
+    let serial = serial.trim();
+    let unit = NewUnit {
+        serial: serial.to_string(),
+        model: None,
+        key: token::parse_key(key.trim())?,
+        starting_code,
+        count: 0,
+        restricted: false,
+        divider: 1,
+    };
+    let operator = trimmed(&operator);
+    with_ledger(state, |l| Ok(l.add_unit(&unit, operator.as_deref())?))?;
+    detail(state, serial)
+}
+
 type AppArc<'a> = State<'a, Arc<AppState>>;
 
 /// `ledger_status`: see [`status`].
@@ -303,4 +327,17 @@ pub async fn unit_detail(state: AppArc<'_>, serial: String) -> CmdResult<UnitDet
 pub async fn ledger_issue(state: AppArc<'_>, req: LedgerIssueRequest) -> CmdResult<LedgerIssued> {
     let state = Arc::clone(&state);
     blocking(move || issue(&state, &req)).await
+}
+
+/// `unit_add`: see [`add`].
+#[tauri::command]
+pub async fn unit_add(
+    state: AppArc<'_>,
+    serial: String,
+    key: String,
+    starting_code: Option<u32>,
+    operator: Option<String>,
+) -> CmdResult<UnitDetail> {
+    let state = Arc::clone(&state);
+    blocking(move || add(&state, &serial, &key, starting_code, operator)).await
 }

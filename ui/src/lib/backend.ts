@@ -64,6 +64,8 @@ export const ledgerLock = () => call<LedgerStatus>("ledger_lock");
 export const unitsList = (search: string, status: string, page: number, pageSize: number) =>
   call<UnitListPage>("units_list", { search, status, page, pageSize });
 export const unitDetail = (serial: string) => call<UnitDetail>("unit_detail", { serial });
+export const unitAdd = (serial: string, key: string, startingCode: number | null) =>
+  call<UnitDetail>("unit_add", { serial, key, startingCode, operator: null });
 export const ledgerIssue = (req: LedgerIssueRequest) => call<LedgerIssued>("ledger_issue", { req });
 
 export const onSimReady = (f: (s: SimInfo) => void): Promise<UnlistenFn> =>

@@ -143,6 +143,10 @@ const en = {
   "issue.idempotent": "This payment reference already issued this token: nothing new was issued.",
   "issue.warnings": "Warnings",
   "valid.amount": "The amount must be a number with up to 3 decimals.",
+  "units.add": "Add unit",
+  "units.addIntro": "A unit not in the ledger yet: its serial and secret key (sealed in the ledger, never shown again).",
+  "units.newSerial": "Serial",
+  "valid.serial": "1-16 characters: A-Z, a-z, 0-9 and -.",
   "busy": "Working…",
 } as const;
 
@@ -290,6 +294,10 @@ const fr: Record<Key, string> = {
   "issue.idempotent": "Cette référence de paiement a déjà émis ce code : rien de nouveau n'a été émis.",
   "issue.warnings": "Avertissements",
   "valid.amount": "Le montant doit être un nombre avec au plus 3 décimales.",
+  "units.add": "Ajouter une unité",
+  "units.addIntro": "Une unité absente du registre : son numéro de série et sa clé secrète (scellée dans le registre, jamais réaffichée).",
+  "units.newSerial": "N° de série",
+  "valid.serial": "1 à 16 caractères : A-Z, a-z, 0-9 et -.",
   "busy": "En cours…",
 };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkLedgerIssue, checkNewPassphrase, pageCount, type LedgerIssueForm } from "./ledger";
+import { checkAddUnit, checkLedgerIssue, checkNewPassphrase, pageCount, type LedgerIssueForm } from "./ledger";
 
 const form = (over: Partial<LedgerIssueForm> = {}): LedgerIssueForm => ({
   action: "ADD_TIME",
@@ -51,5 +51,25 @@ describe("checkLedgerIssue", () => {
     expect(checkLedgerIssue("U-1", form({ days: "-1" }))).toEqual({ ok: false, errors: { ldays: "valid.days" } });
     expect(checkLedgerIssue("U-1", form({ amount: "1.2345" }))).toEqual({ ok: false, errors: { amount: "valid.amount" } });
     expect(checkLedgerIssue("U-1", form({ action: "ADD_AMOUNT" }))).toEqual({ ok: false, errors: { amount: "valid.amount" } });
+  });
+});
+
+describe("checkAddUnit", () => {
+  it("accepts a serial, a 32-hex key and an optional starting code", () => {
+    const key = "a29ab82edc5fbbc41ec9530f6dac86b1";
+    expect(checkAddUnit({ serial: " SHS-1 ", key, startingCode: "" })).toEqual({
+      ok: true,
+      value: { serial: "SHS-1", key, startingCode: null },
+    });
+    expect(checkAddUnit({ serial: "SHS-1", key, startingCode: "123" })).toEqual({
+      ok: true,
+      value: { serial: "SHS-1", key, startingCode: 123 },
+    });
+  });
+  it("flags each bad field", () => {
+    expect(checkAddUnit({ serial: "bad serial!", key: "xyz", startingCode: "-1" })).toEqual({
+      ok: false,
+      errors: { newSerial: "valid.serial", newKey: "valid.key", newStartingCode: "valid.startingCode" },
+    });
   });
 });

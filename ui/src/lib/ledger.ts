@@ -73,3 +73,28 @@ export function formatTime(unixSeconds: number): string {
   const p = (n: number) => String(n).padStart(2, "0");
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
 }
+
+export interface AddUnitForm {
+  serial: string;
+  key: string;
+  startingCode: string;
+}
+
+export interface AddUnit {
+  serial: string;
+  key: string;
+  startingCode: number | null;
+}
+
+/** Check the "Add unit" form (serial as the ledger accepts it, 32-hex key, optional code). */
+export function checkAddUnit(f: AddUnitForm): Checked<AddUnit> {
+  const errors: Errors = {};
+  const serial = f.serial.trim();
+  const key = f.key.trim();
+  const code = f.startingCode.trim();
+  if (!/^[A-Za-z0-9-]{1,16}$/.test(serial)) errors.newSerial = "valid.serial";
+  if (!/^[0-9a-fA-F]{32}$/.test(key)) errors.newKey = "valid.key";
+  if (code !== "" && !(/^\d+$/.test(code) && Number(code) <= 4294967295)) errors.newStartingCode = "valid.startingCode";
+  if (Object.keys(errors).length > 0) return { ok: false, errors };
+  return { ok: true, value: { serial, key, startingCode: code === "" ? null : Number(code) } };
+}

@@ -8,6 +8,7 @@ import { h } from "../lib/dom";
 import { groupDigits } from "../lib/format";
 import { lang, t } from "../lib/i18n";
 import {
+  checkAddUnit,
   checkLedgerIssue,
   checkNewPassphrase,
   formatTime,
@@ -134,6 +135,63 @@ async function issue(): Promise<void> {
   } finally {
     update((s) => (s.lissueBusy = false));
   }
+}
+
+async function addUnit(): Promise<void> {
+  const checked = checkAddUnit(state.addUnit);
+  if (!checked.ok) {
+    update((s) => (s.addUnitErrors = checked.errors));
+    return;
+  }
+  update((s) => {
+    s.addUnitErrors = {};
+    s.addUnitError = undefined;
+    s.addUnitBusy = true;
+  });
+  try {
+    const { serial, key, startingCode } = checked.value;
+    const unit = await backend.unitAdd(serial, key, startingCode);
+    update((s) => {
+      s.addUnit = { serial: "", key: "", startingCode: "" };
+      s.unit = unit;
+      s.lissued = undefined;
+    });
+    await loadUnits();
+  } catch (e) {
+    update((s) => (s.addUnitError = BackendError.from(e)));
+  } finally {
+    update((s) => (s.addUnitBusy = false));
+  }
+}
+
+function addUnitForm(): HTMLElement {
+  const f = state.addUnit;
+  return h(
+    "details",
+    { class: "add-unit", open: state.units?.total === 0 ? true : undefined },
+    h("summary", { "data-testid": "add-unit-open" }, t("units.add")),
+    h("p", { class: "muted" }, t("units.addIntro")),
+    h(
+      "form",
+      {
+        class: "form",
+        novalidate: true,
+        onsubmit: (e: Event) => {
+          e.preventDefault();
+          void addUnit();
+        },
+      },
+      h(
+        "div",
+        { class: "row" },
+        field("newSerial", "units.newSerial", textInput("newSerial", f.serial, (v) => (f.serial = v)), state.addUnitErrors),
+        field("newStartingCode", "form.startingCode", textInput("newStartingCode", f.startingCode, (v) => (f.startingCode = v), { inputmode: "numeric" }), state.addUnitErrors),
+      ),
+      field("newKey", "form.key", textInput("newKey", f.key, (v) => (f.key = v), { class: "mono", type: "password" }), state.addUnitErrors),
+      h("button", { type: "submit", disabled: state.addUnitBusy, "data-testid": "add-unit-submit" }, state.addUnitBusy ? t("busy") : t("units.add")),
+    ),
+    errorBox(state.addUnitError, "add-unit-error"),
+  );
 }
 
 function passInput(id: "pass1" | "pass2"): HTMLInputElement {
@@ -399,6 +457,7 @@ export function unitsScreen(): HTMLElement {
       ),
       h("p", { class: "muted", "data-testid": "ledger-path" }, t("ledger.path", { path: state.ledger.path })),
       unitsTable(),
+      addUnitForm(),
     ),
     unitPanel(),
   );
