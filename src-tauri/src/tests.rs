@@ -466,6 +466,29 @@ mod ledger_commands {
     }
 
     #[test]
+    fn device_twin_warnings_reach_the_ui() {
+        let dir = TempDir::new("warn");
+        let path = seeded(&dir, 1);
+        let state = AppState::default();
+        ledger::unlock(&state, &path, PASS).unwrap();
+        let mut unlock = add_time("U-0001", "0", None);
+        unlock.action = LedgerAction::DisablePayg;
+        unlock.operator = Some("  ".into());
+        assert_eq!(
+            ledger::issue(&state, &unlock).unwrap_err().code,
+            "OPERATOR_REQUIRED"
+        );
+        unlock.operator = Some("supervisor".into());
+        let u = ledger::issue(&state, &unlock).unwrap();
+        assert_eq!((u.token_type.as_str(), u.days), ("DISABLE_PAYG", None));
+        assert!(u.warnings.is_empty(), "{:?}", u.warnings);
+        let after = ledger::issue(&state, &add_time("U-0001", "7", None)).unwrap();
+        let codes: Vec<&str> = after.warnings.iter().map(|w| w.code.as_str()).collect();
+        assert_eq!(codes, vec!["UNLOCKED_IGNORES_ADD_TIME"]);
+        assert!(!after.warnings[0].advice.is_empty());
+    }
+
+    #[test]
     fn amounts_read_back_as_typed() {
         assert_eq!(ledger::format_milli(12_500), "12.5");
         assert_eq!(ledger::format_milli(3_000), "3");
