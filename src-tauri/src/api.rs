@@ -202,6 +202,182 @@ pub struct SimStopped {
     pub error: Option<crate::error::CommandError>,
 }
 
+/// Where the ledger is and whether it is open.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerStatus {
+    /// The ledger file (`PAYGO_LEDGER`, else `<data dir>/openpaygo-station/ledger.sqlite`).
+    pub path: String,
+    /// Whether a file is there.
+    pub exists: bool,
+    /// Whether the app holds it open with its passphrase (can issue).
+    pub unlocked: bool,
+}
+
+/// One row of the Units table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct UnitRow {
+    /// Serial.
+    pub serial: String,
+    /// Model / board name.
+    pub model: Option<String>,
+    /// Lifecycle status (`in_stock`, `provisioned`, `assigned`, `active`, ...).
+    pub status: String,
+    /// Count of the last token issued.
+    pub count: u32,
+    /// The customer's name, when assigned.
+    pub customer: Option<String>,
+}
+
+/// A page of units.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct UnitListPage {
+    /// Matching units in total.
+    pub total: u32,
+    /// This page, from 1.
+    pub page: u32,
+    /// Rows per page.
+    pub page_size: u32,
+    /// The rows, by serial.
+    pub units: Vec<UnitRow>,
+}
+
+/// A token in a unit's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct TokenRow {
+    /// Its count.
+    pub count: u32,
+    /// ADD_TIME, SET_TIME, DISABLE_PAYG or COUNTER_SYNC.
+    pub token_type: String,
+    /// Embedded value.
+    pub value: u32,
+    /// Days, for time tokens.
+    pub days: Option<f64>,
+    /// The digits.
+    pub token: String,
+    /// Payment reference.
+    pub payment_ref: Option<String>,
+    /// Money received, as a decimal ("12.5").
+    pub amount: Option<String>,
+    /// Who issued it.
+    pub operator: Option<String>,
+    /// Unix seconds.
+    #[cfg_attr(test, ts(type = "number"))]
+    pub created_at: i64,
+}
+
+/// A unit with its token history (never its key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct UnitDetail {
+    /// Serial.
+    pub serial: String,
+    /// Model / board name.
+    pub model: Option<String>,
+    /// Lifecycle status.
+    pub status: String,
+    /// Count of the last token issued.
+    pub count: u32,
+    /// Last count read from the device itself.
+    pub device_count: Option<u32>,
+    /// Restricted digit set.
+    pub restricted: bool,
+    /// Value divider.
+    pub divider: u32,
+    /// Unlocked for good.
+    pub payg_disabled: bool,
+    /// The customer's name, when assigned.
+    pub customer: Option<String>,
+    /// Tokens issued in total.
+    pub tokens_issued: u32,
+    /// Every token, newest first.
+    pub tokens: Vec<TokenRow>,
+}
+
+/// What a ledger token should do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LedgerAction {
+    /// Add days of credit.
+    AddTime,
+    /// Add what a payment buys under the unit's tariff.
+    AddAmount,
+    /// Set the remaining credit (needs an operator).
+    SetTime,
+    /// Unlock for good (needs an operator).
+    DisablePayg,
+    /// Counter synchronisation (needs an operator).
+    CounterSync,
+}
+
+/// Issue the next token for a unit in the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerIssueRequest {
+    /// The unit.
+    pub serial: String,
+    /// What the token does.
+    pub action: LedgerAction,
+    /// Days for ADD_TIME / SET_TIME, as typed.
+    pub days: Option<String>,
+    /// Money received, as typed ("12.50"); the amount for ADD_AMOUNT.
+    pub amount: Option<String>,
+    /// Payment reference: the same one on the same unit returns the same token.
+    pub payment_ref: Option<String>,
+    /// Who issues it.
+    pub operator: Option<String>,
+    /// 12-digit extended token.
+    pub extended: bool,
+}
+
+/// A device-twin warning: issuing went ahead, but the operator should know.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct IssueWarning {
+    /// DEVICE_JUMP_TOO_FAR, DEVICE_WOULD_REJECT, UNLOCKED_IGNORES_ADD_TIME, ...
+    pub code: String,
+    /// What the device would do.
+    pub message: String,
+    /// What to do about it.
+    pub advice: String,
+}
+
+/// A token issued from the ledger (already committed when this is returned).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerIssued {
+    /// The unit.
+    pub serial: String,
+    /// The digits.
+    pub token: String,
+    /// The digits grouped for reading aloud.
+    pub grouped: String,
+    /// Its count.
+    pub count: u32,
+    /// ADD_TIME, SET_TIME, DISABLE_PAYG or COUNTER_SYNC.
+    pub token_type: String,
+    /// Embedded value.
+    pub value: u32,
+    /// Days, for time tokens.
+    pub days: Option<f64>,
+    /// Device-twin warnings.
+    pub warnings: Vec<IssueWarning>,
+    /// True when the payment reference had already issued this token (nothing new issued).
+    pub idempotent: bool,
+}
+
 /// Event names the back-end emits.
 pub mod events {
     /// A simulator serves on its port (payload: [`super::SimInfo`]).

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CommandError {
     /// Stable machine-readable code: the back-end's codes (`BAD_KEY`, `TIMEOUT`, ...) plus
-    /// the app's own (`SIM_NOT_FOUND`, `SIM_FAILED`, `INTERNAL`).
+    /// the ledger's (`WRONG_PASSPHRASE`, `UNKNOWN_UNIT`, ...) and the app's own
+    /// (`SIM_NOT_FOUND`, `SIM_FAILED`, `LEDGER_CLOSED`, `WEAK_PASSPHRASE`, `INTERNAL`).
     pub code: String,
     /// Human-readable explanation (English).
     pub message: String,
@@ -31,6 +32,12 @@ impl From<paygo::Error> for CommandError {
             code: json.code.to_string(),
             message: json.message,
         }
+    }
+}
+
+impl From<paygo::ledger::LedgerError> for CommandError {
+    fn from(e: paygo::ledger::LedgerError) -> Self {
+        paygo::Error::from(e).into()
     }
 }
 

@@ -31,6 +31,14 @@ pub fn build<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::sim::start_sim,
             commands::sim::stop_sim,
             commands::sim::list_sims,
+            commands::ledger::ledger_status,
+            commands::ledger::ledger_create,
+            commands::ledger::ledger_unlock,
+            commands::ledger::ledger_lock,
+            commands::ledger::units_list,
+            commands::ledger::unit_detail,
+            commands::ledger::ledger_issue,
+            commands::ledger::unit_add,
         ])
 }
 

@@ -1,7 +1,8 @@
-//! The one piece of state the app manages: the simulators it started, and a lock that keeps
-//! two commands from talking over each other on a serial line.
+//! The one piece of state the app manages: the simulators it started, a lock that keeps
+//! two commands from talking over each other on a serial line, and the open ledger.
 
 use crate::api::SimInfo;
+use paygo::ledger::Ledger;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,6 +37,8 @@ impl RunningSim {
 pub struct AppState {
     sims: Mutex<Sims>,
     serial_io: Mutex<()>,
+    /// The open ledger (one per app), unlocked or read-only; `None` until created or opened.
+    ledger: Mutex<Option<Ledger>>,
 }
 
 #[derive(Debug, Default)]
@@ -91,6 +94,12 @@ impl AppState {
         for sim in all.into_values() {
             sim.stop_and_join();
         }
+    }
+
+    /// The ledger slot, held for the whole of a ledger command (SQLite calls are short; an
+    /// unlock holds it for one key derivation).
+    pub fn ledger(&self) -> MutexGuard<'_, Option<Ledger>> {
+        lock(&self.ledger)
     }
 
     /// Held while a command talks on a serial port.

@@ -2,7 +2,7 @@
 //! trip through Tauri's mock runtime, and the generated TypeScript bindings.
 
 use crate::api::*;
-use crate::commands::{devices, sim, tokens};
+use crate::commands::{devices, ledger, sim, tokens};
 use crate::error::CommandError;
 use crate::state::AppState;
 use std::sync::{mpsc, Arc};
@@ -207,6 +207,296 @@ fn stale_simulator_links_are_removed() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+mod ledger_commands {
+    use super::*;
+    use paygo::ledger::{KdfParams, Ledger, NewUnit, Passphrase};
+    use std::path::PathBuf;
+
+    const PASS: &str = "correct horse battery";
+
+    /// A fresh directory for one test's ledger (removed on drop).
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(name: &str) -> TempDir {
+            let dir = std::env::temp_dir().join(format!(
+                "paygo-desktop-ledger-{}-{name}",
+                std::process::id()
+            ));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            TempDir(dir)
+        }
+
+        fn file(&self) -> PathBuf {
+            self.0.join("ledger.sqlite")
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// A ledger file with `n` units U-0001.. (KEY as every unit's key).
+    fn seeded(dir: &TempDir, n: u32) -> PathBuf {
+        let path = dir.file();
+        let mut l =
+            Ledger::create(&path, &Passphrase::new(PASS), KdfParams::INSECURE_FOR_TESTS).unwrap();
+        for i in 1..=n {
+            l.add_unit(
+                &NewUnit {
+                    serial: format!("U-{i:04}"),
+                    model: Some("SHS-20".into()),
+                    key: paygo::token::parse_key(KEY).unwrap(),
+                    starting_code: None,
+                    count: 0,
+                    restricted: false,
+                    divider: 1,
+                },
+                Some("test"),
+            )
+            .unwrap();
+        }
+        path
+    }
+
+    fn add_time(serial: &str, days: &str, payment_ref: Option<&str>) -> LedgerIssueRequest {
+        LedgerIssueRequest {
+            serial: serial.into(),
+            action: LedgerAction::AddTime,
+            days: Some(days.into()),
+            amount: Some("12.50".into()),
+            payment_ref: payment_ref.map(str::to_string),
+            operator: Some("amina".into()),
+            extended: false,
+        }
+    }
+
+    #[test]
+    fn create_then_lock_then_unlock() {
+        let dir = TempDir::new("create");
+        let path = dir.file();
+        let state = AppState::default();
+        let st = ledger::status(&state, &path);
+        assert_eq!((st.exists, st.unlocked), (false, false));
+        assert_eq!(
+            ledger::create(&state, &path, "short", KdfParams::INSECURE_FOR_TESTS)
+                .unwrap_err()
+                .code,
+            "WEAK_PASSPHRASE"
+        );
+        assert!(!path.exists());
+        let st = ledger::create(&state, &path, PASS, KdfParams::INSECURE_FOR_TESTS).unwrap();
+        assert_eq!((st.exists, st.unlocked), (true, true));
+        assert_eq!(st.path, path.display().to_string());
+        // Never over an existing file.
+        let again = AppState::default();
+        assert_eq!(
+            ledger::create(&again, &path, PASS, KdfParams::INSECURE_FOR_TESTS)
+                .unwrap_err()
+                .code,
+            "LEDGER_EXISTS"
+        );
+
+        let st = ledger::lock(&state, &path);
+        assert_eq!((st.exists, st.unlocked), (true, false));
+        assert_eq!(
+            ledger::units(&state, None, None, 1, 0).unwrap_err().code,
+            "LEDGER_CLOSED"
+        );
+        let e = ledger::unlock(&state, &path, "wrong passphrase").unwrap_err();
+        assert_eq!(e.code, "WRONG_PASSPHRASE");
+        assert!(!ledger::status(&state, &path).unlocked);
+        assert!(ledger::unlock(&state, &path, PASS).unwrap().unlocked);
+        assert_eq!(ledger::units(&state, None, None, 1, 0).unwrap().total, 0);
+    }
+
+    #[test]
+    fn unlocking_a_missing_ledger_says_so() {
+        let dir = TempDir::new("missing");
+        let state = AppState::default();
+        let e = ledger::unlock(&state, &dir.file(), PASS).unwrap_err();
+        assert_eq!(e.code, "NO_LEDGER", "{e}");
+    }
+
+    #[test]
+    fn list_pages_searches_and_filters() {
+        let dir = TempDir::new("list");
+        let path = seeded(&dir, 120);
+        let state = AppState::default();
+        ledger::unlock(&state, &path, PASS).unwrap();
+        let p1 = ledger::units(&state, None, None, 1, 0).unwrap();
+        assert_eq!((p1.total, p1.page, p1.page_size), (120, 1, 50));
+        assert_eq!(p1.units.len(), 50);
+        assert_eq!(p1.units[0].serial, "U-0001");
+        let p3 = ledger::units(&state, None, Some(String::new()), 3, 50).unwrap();
+        assert_eq!(p3.units.len(), 20);
+        assert_eq!(p3.units[0].serial, "U-0101");
+        let found = ledger::units(&state, Some(" U-011 ".into()), None, 1, 50).unwrap();
+        assert_eq!(found.total, 10);
+        let status = p1.units[0].status.clone();
+        let same = ledger::units(&state, None, Some(status), 1, 50).unwrap();
+        assert_eq!(same.total, 120);
+        let none = ledger::units(&state, None, Some("written_off".into()), 1, 50).unwrap();
+        assert_eq!(none.total, 0);
+        assert_eq!(
+            ledger::units(&state, None, Some("sold".into()), 1, 50)
+                .unwrap_err()
+                .code,
+            "BAD_STATUS"
+        );
+    }
+
+    #[test]
+    fn issue_is_recorded_and_a_payment_ref_issues_once() {
+        let dir = TempDir::new("issue");
+        let path = seeded(&dir, 2);
+        let state = AppState::default();
+        ledger::unlock(&state, &path, PASS).unwrap();
+
+        let first = ledger::issue(&state, &add_time("U-0001", "7", Some("MPESA-1"))).unwrap();
+        assert!(!first.idempotent);
+        assert_eq!((first.token_type.as_str(), first.value), ("ADD_TIME", 7));
+        assert_eq!(first.token.len(), 9);
+        assert_eq!(first.grouped, paygo::token::group_digits(&first.token));
+        // The ledger's token is the stateless tool's token for the same unit and count.
+        let stateless = tokens::issue(&issue_req(TokenAction::AddTime, Some("7"))).unwrap();
+        assert_eq!(
+            (first.token.as_str(), first.count),
+            (stateless.token.as_str(), stateless.count)
+        );
+
+        let repeat = ledger::issue(&state, &add_time("U-0001", "7", Some("MPESA-1"))).unwrap();
+        assert!(repeat.idempotent);
+        assert_eq!(
+            (repeat.token.as_str(), repeat.count),
+            (first.token.as_str(), first.count)
+        );
+        let next = ledger::issue(&state, &add_time("U-0001", "3", Some("MPESA-2"))).unwrap();
+        assert!(next.count > first.count);
+
+        // Committed: a second connection (another app instance, the CLI) sees both tokens.
+        let other = AppState::default();
+        ledger::unlock(&other, &path, PASS).unwrap();
+        let d = ledger::detail(&other, "U-0001").unwrap();
+        assert_eq!(d.tokens_issued, 2);
+        assert_eq!(d.count, next.count);
+        assert_eq!(
+            d.tokens
+                .iter()
+                .map(|t| t.token.as_str())
+                .collect::<Vec<_>>(),
+            vec![next.token.as_str(), first.token.as_str()]
+        );
+        assert_eq!(d.tokens[1].payment_ref.as_deref(), Some("MPESA-1"));
+        assert_eq!(d.tokens[1].amount.as_deref(), Some("12.5"));
+        assert_eq!(d.tokens[1].operator.as_deref(), Some("amina"));
+        assert!(ledger::detail(&other, "U-0002").unwrap().tokens.is_empty());
+
+        let code = |r: Result<LedgerIssued, CommandError>| r.unwrap_err().code;
+        assert_eq!(
+            code(ledger::issue(&state, &add_time("NOPE", "1", None))),
+            "UNKNOWN_UNIT"
+        );
+        assert_eq!(
+            code(ledger::issue(&state, &add_time("U-0002", "-1", None))),
+            "BAD_DAYS"
+        );
+        let mut no_amount = add_time("U-0002", "1", None);
+        no_amount.action = LedgerAction::AddAmount;
+        no_amount.amount = None;
+        assert_eq!(code(ledger::issue(&state, &no_amount)), "BAD_AMOUNT");
+        ledger::lock(&state, &path);
+        assert_eq!(
+            code(ledger::issue(&state, &add_time("U-0002", "1", None))),
+            "LEDGER_CLOSED"
+        );
+    }
+
+    #[test]
+    fn no_response_carries_a_key() {
+        let dir = TempDir::new("nokey");
+        let path = seeded(&dir, 1);
+        let state = AppState::default();
+        let mut json =
+            vec![serde_json::to_string(&ledger::unlock(&state, &path, PASS).unwrap()).unwrap()];
+        let issued = ledger::issue(&state, &add_time("U-0001", "7", Some("R1"))).unwrap();
+        json.push(serde_json::to_string(&issued).unwrap());
+        json.push(
+            serde_json::to_string(&ledger::units(&state, None, None, 1, 50).unwrap()).unwrap(),
+        );
+        json.push(serde_json::to_string(&ledger::detail(&state, "U-0001").unwrap()).unwrap());
+        json.push(serde_json::to_string(&ledger::status(&state, &path)).unwrap());
+        for j in &json {
+            assert!(!j.to_lowercase().contains(KEY), "{j}");
+            assert!(!j.contains("\"key\""), "{j}");
+            assert!(!j.contains(PASS), "{j}");
+        }
+    }
+
+    #[test]
+    fn a_unit_added_from_the_app_issues_like_the_tool() {
+        let dir = TempDir::new("add");
+        let path = dir.file();
+        let state = AppState::default();
+        ledger::create(&state, &path, PASS, KdfParams::INSECURE_FOR_TESTS).unwrap();
+        let d = ledger::add(&state, " SHS-1 ", KEY, None, Some("amina".into())).unwrap();
+        assert_eq!(
+            (d.serial.as_str(), d.count, d.tokens_issued),
+            ("SHS-1", 0, 0)
+        );
+        assert!(!serde_json::to_string(&d).unwrap().contains(KEY));
+        assert_eq!(
+            ledger::add(&state, "SHS-1", KEY, None, None)
+                .unwrap_err()
+                .code,
+            "DUPLICATE_SERIAL"
+        );
+        assert_eq!(
+            ledger::add(&state, "SHS-2", "xyz", None, None)
+                .unwrap_err()
+                .code,
+            "BAD_KEY"
+        );
+        let t = ledger::issue(&state, &add_time("SHS-1", "7", None)).unwrap();
+        let stateless = tokens::issue(&issue_req(TokenAction::AddTime, Some("7"))).unwrap();
+        assert_eq!(t.token, stateless.token);
+    }
+
+    #[test]
+    fn device_twin_warnings_reach_the_ui() {
+        let dir = TempDir::new("warn");
+        let path = seeded(&dir, 1);
+        let state = AppState::default();
+        ledger::unlock(&state, &path, PASS).unwrap();
+        let mut unlock = add_time("U-0001", "0", None);
+        unlock.action = LedgerAction::DisablePayg;
+        unlock.operator = Some("  ".into());
+        assert_eq!(
+            ledger::issue(&state, &unlock).unwrap_err().code,
+            "OPERATOR_REQUIRED"
+        );
+        unlock.operator = Some("supervisor".into());
+        let u = ledger::issue(&state, &unlock).unwrap();
+        assert_eq!((u.token_type.as_str(), u.days), ("DISABLE_PAYG", None));
+        assert!(u.warnings.is_empty(), "{:?}", u.warnings);
+        let after = ledger::issue(&state, &add_time("U-0001", "7", None)).unwrap();
+        let codes: Vec<&str> = after.warnings.iter().map(|w| w.code.as_str()).collect();
+        assert_eq!(codes, vec!["UNLOCKED_IGNORES_ADD_TIME"]);
+        assert!(!after.warnings[0].advice.is_empty());
+    }
+
+    #[test]
+    fn amounts_read_back_as_typed() {
+        assert_eq!(ledger::format_milli(12_500), "12.5");
+        assert_eq!(ledger::format_milli(3_000), "3");
+        assert_eq!(ledger::format_milli(1), "0.001");
+        assert_eq!(ledger::format_milli(1_230), "1.23");
+    }
+}
+
 mod ipc {
     use super::*;
     use tauri::ipc::{CallbackFn, InvokeBody};
@@ -265,6 +555,31 @@ mod ipc {
         assert!(err["message"].is_string());
         let sims = invoke(&webview, "list_sims", serde_json::json!({})).unwrap();
         assert_eq!(sims, serde_json::json!([]));
+        // The ledger commands take the UI's argument names (no ledger open here).
+        let err = invoke(
+            &webview,
+            "units_list",
+            serde_json::json!({"search": "", "status": "", "page": 1, "pageSize": 50}),
+        )
+        .unwrap_err();
+        assert_eq!(err["code"], "LEDGER_CLOSED");
+        let err = invoke(
+            &webview,
+            "unit_detail",
+            serde_json::json!({"serial": "U-1"}),
+        )
+        .unwrap_err();
+        assert_eq!(err["code"], "LEDGER_CLOSED");
+        let err = invoke(
+            &webview,
+            "ledger_issue",
+            serde_json::json!({"req": {
+                "serial": "U-1", "action": "ADD_TIME", "days": "7", "amount": null,
+                "paymentRef": "R1", "operator": null, "extended": false
+            }}),
+        )
+        .unwrap_err();
+        assert_eq!(err["code"], "LEDGER_CLOSED");
     }
 }
 
@@ -294,6 +609,15 @@ mod bindings {
             TokenEntry,
             SimInfo,
             SimStopped,
+            LedgerStatus,
+            UnitRow,
+            UnitListPage,
+            TokenRow,
+            UnitDetail,
+            LedgerAction,
+            LedgerIssueRequest,
+            IssueWarning,
+            LedgerIssued,
         ]
     }
 

@@ -3,8 +3,9 @@
 // tauri-driver and sets WEBDRIVER_URL, APP_PATH and ARTIFACTS.
 //
 // Flow: start a simulated device from the UI → see it identified → issue a token for it →
-// enter it on the device from the UI → see the device's status change; screenshots of each
-// screen (and of an error, dark theme and French) into ARTIFACTS.
+// enter it on the device from the UI → see the device's status change → create a ledger
+// (PAYGO_LEDGER), add the device as a unit, issue from the ledger and see it in the unit's
+// history; screenshots of each screen (and of errors, dark theme and French) into ARTIFACTS.
 
 import { lstatSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -12,6 +13,7 @@ import { join } from "node:path";
 const WD = process.env.WEBDRIVER_URL ?? "http://127.0.0.1:4444";
 const APP = process.env.APP_PATH;
 const OUT = process.env.ARTIFACTS ?? "target/ui-artifacts";
+const LEDGER = process.env.PAYGO_LEDGER ?? "";
 const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
 if (!APP) throw new Error("APP_PATH is not set");
 mkdirSync(OUT, { recursive: true });
@@ -213,6 +215,55 @@ async function main() {
   await click(tid("decode-submit"));
   await waitFor(tid("invalid-key"));
   await shot("07-check-token-invalid");
+
+  // Fleet › Units: create the ledger (PAYGO_LEDGER, a fresh temp file), add the simulated
+  // device as a unit, issue from the ledger, see it in the history; a repeated payment
+  // reference returns the same token; lock, a wrong passphrase, unlock.
+  await click(tid("nav-units"));
+  await waitFor(tid("ledger-create-form"));
+  const ledgerPath = await waitFor(tid("ledger-path"));
+  check(!LEDGER || ledgerPath.includes(LEDGER), `ledger at PAYGO_LEDGER (got ${ledgerPath})`);
+  await type(tid("pass1"), "field office 7");
+  await type(tid("pass2"), "field office 8");
+  await click(tid("ledger-submit"));
+  await waitFor(tid("invalid-pass1"), (x) => x.includes("differ"));
+  await type(tid("pass2"), "field office 7");
+  await click(tid("ledger-submit"));
+  await waitFor(tid("screen-units"), () => true, 30_000);
+  await waitFor(tid("units-none"));
+  mark("ledger_created");
+  await type(tid("newSerial"), "E2E-1");
+  await type(tid("newKey"), key);
+  await type(tid("newStartingCode"), startingCode);
+  await click(tid("add-unit-submit"));
+  await waitFor(tid("unit-row-E2E-1"));
+  await waitFor(tid("history-none"));
+  await type(tid("ldays"), "7");
+  await type(tid("paymentRef"), "MPESA-E2E-1");
+  await type(tid("amount"), "500");
+  await click(tid("lissue-submit"));
+  const ledgerToken = await waitFor(tid("lissued-token"), (x) => /^\d{3} \d{3} \d{3}$/.test(x));
+  const ledgerDigits = await attr(tid("lissued-token"), "data-digits");
+  const history = await waitFor(tid("history"), (x) => x.includes(ledgerToken));
+  check(history.includes("MPESA-E2E-1"), `history shows the payment reference (got ${history})`);
+  const ledgerSms = await waitFor(tid("lissued-sms"));
+  check(ledgerSms === `Your token: ${ledgerToken}`, `ledger SMS text (got ${ledgerSms})`);
+  mark("ledger_token_issued");
+  await shot("09-units-issued");
+  await type(tid("paymentRef"), "MPESA-E2E-1");
+  await click(tid("lissue-submit"));
+  await waitFor(tid("lissued-idempotent"));
+  check((await attr(tid("lissued-token"), "data-digits")) === ledgerDigits, "same payment ref, same token");
+  await click(tid("ledger-lock"));
+  await waitFor(tid("ledger-unlock-form"));
+  await type(tid("pass1"), "not the passphrase");
+  await click(tid("ledger-submit"));
+  await waitFor(tid("ledger-error"), (x) => x.includes("WRONG_PASSPHRASE"), 30_000);
+  await shot("10-ledger-wrong-passphrase");
+  await type(tid("pass1"), "field office 7");
+  await click(tid("ledger-submit"));
+  await waitFor(tid("unit-row-E2E-1"), () => true, 30_000);
+  mark("ledger_unlocked");
 
   // Dark theme, French.
   await click(tid("theme"));

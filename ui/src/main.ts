@@ -1,4 +1,4 @@
-// App shell: navigation (Fleet › Devices; Station › Issue, Check), language and theme.
+// App shell: navigation (Fleet › Devices, Units; Station › Issue, Check), language and theme.
 
 import "./style.css";
 import * as backend from "./lib/backend";
@@ -8,6 +8,7 @@ import { LANGS, pickLang, setLang, t, type Lang } from "./lib/i18n";
 import { decodeScreen } from "./screens/decode";
 import { devicesScreen, readDevice, refreshPorts } from "./screens/devices";
 import { issueScreen } from "./screens/issue";
+import { refreshLedger, unitsScreen } from "./screens/units";
 import { errorBox } from "./screens/common";
 import { setRenderer, state, update, type Screen } from "./store";
 
@@ -32,7 +33,13 @@ function render(): void {
   let screen: HTMLElement;
   try {
     screen =
-      state.screen === "devices" ? devicesScreen() : state.screen === "issue" ? issueScreen() : decodeScreen();
+      state.screen === "devices"
+        ? devicesScreen()
+        : state.screen === "units"
+          ? unitsScreen()
+          : state.screen === "issue"
+            ? issueScreen()
+            : decodeScreen();
   } catch (e) {
     screen = h("section", { class: "screen" }, errorBox(BackendError.from(e)));
   }
@@ -45,6 +52,7 @@ function render(): void {
       h("h1", {}, t("app.title")),
       h("p", { class: "group" }, t("nav.fleet")),
       navButton("devices", t("nav.devices")),
+      navButton("units", t("nav.units")),
       h("p", { class: "group" }, t("nav.station")),
       navButton("issue", t("nav.issue")),
       navButton("decode", t("nav.decode")),
@@ -123,6 +131,8 @@ function init(): void {
     document.documentElement.dataset.firstPaintMs = String(Math.round(performance.now()));
   });
   void refreshPorts();
+  // Whether a ledger exists decides what Fleet › Units shows first (create or unlock).
+  void refreshLedger();
   // Simulators still running (e.g. after a reload of the window).
   void backend
     .listSims()

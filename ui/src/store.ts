@@ -4,13 +4,18 @@ import type { BackendError } from "./lib/backend";
 import type { DecodeResult } from "./lib/bindings/DecodeResult";
 import type { DeviceView } from "./lib/bindings/DeviceView";
 import type { IssuedToken } from "./lib/bindings/IssuedToken";
+import type { LedgerIssued } from "./lib/bindings/LedgerIssued";
+import type { LedgerStatus } from "./lib/bindings/LedgerStatus";
 import type { PortInfo } from "./lib/bindings/PortInfo";
 import type { SimInfo } from "./lib/bindings/SimInfo";
 import type { TokenEntry } from "./lib/bindings/TokenEntry";
+import type { UnitDetail } from "./lib/bindings/UnitDetail";
+import type { UnitListPage } from "./lib/bindings/UnitListPage";
+import type { AddUnitForm, LedgerIssueForm } from "./lib/ledger";
 import type { Lang } from "./lib/i18n";
 import type { DecodeForm, Errors, IssueForm } from "./lib/validate";
 
-export type Screen = "devices" | "issue" | "decode";
+export type Screen = "devices" | "units" | "issue" | "decode";
 
 export interface DeviceEntry {
   port: string;
@@ -47,6 +52,30 @@ export interface State {
   decoded?: DecodeResult;
   decodeError?: BackendError;
   fatal?: BackendError;
+  /** Undefined until the first `ledger_status` answers. */
+  ledger?: LedgerStatus;
+  ledgerError?: BackendError;
+  ledgerBusy: boolean;
+  /** The passphrase fields (cleared once used). */
+  pass1: string;
+  pass2: string;
+  passError?: Errors;
+  units?: UnitListPage;
+  unitsSearch: string;
+  unitsStatus: string;
+  unitsPage: number;
+  unitsError?: BackendError;
+  unit?: UnitDetail;
+  unitError?: BackendError;
+  lissue: LedgerIssueForm;
+  lissueErrors: Errors;
+  lissued?: LedgerIssued;
+  lissueBusy: boolean;
+  lissueError?: BackendError;
+  addUnit: AddUnitForm;
+  addUnitErrors: Errors;
+  addUnitError?: BackendError;
+  addUnitBusy: boolean;
 }
 
 export const state: State = {
@@ -71,6 +100,18 @@ export const state: State = {
   issueBusy: false,
   decode: { key: "", startingCode: "", restricted: false, divider: "1", count: "0", used: "", token: "" },
   decodeErrors: {},
+  ledgerBusy: false,
+  pass1: "",
+  pass2: "",
+  unitsSearch: "",
+  unitsStatus: "",
+  unitsPage: 1,
+  lissue: { action: "ADD_TIME", days: "7", amount: "", paymentRef: "", operator: "" },
+  lissueErrors: {},
+  lissueBusy: false,
+  addUnit: { serial: "", key: "", startingCode: "" },
+  addUnitErrors: {},
+  addUnitBusy: false,
 };
 
 let renderer: () => void = () => {};

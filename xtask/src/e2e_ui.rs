@@ -109,6 +109,17 @@ pub(crate) fn run() -> Result<()> {
         Path::new(&format!("/tmp/.X11-unix/X{}", &display[1..])).exists()
     })?;
 
+    // A fresh ledger for the app under test (never the user's): created in the UI.
+    let ledger = std::env::temp_dir().join(format!("openpaygo-e2e-{}.sqlite", std::process::id()));
+    let remove_ledger = || {
+        for ext in ["", "-wal", "-shm"] {
+            let mut p = ledger.clone().into_os_string();
+            p.push(ext);
+            let _ = std::fs::remove_file(p);
+        }
+    };
+    remove_ledger();
+
     let port = free_port()?;
     let native_port = free_port()?;
     let mut tauri_driver = Guard::spawn(
@@ -118,6 +129,7 @@ pub(crate) fn run() -> Result<()> {
             .args(["--native-port", &native_port.to_string()])
             .args(["--native-driver", "/usr/bin/WebKitWebDriver"])
             .env("DISPLAY", &display)
+            .env("PAYGO_LEDGER", &ledger)
             .stdout(Stdio::null()),
     )?;
     wait_until(Duration::from_secs(10), "tauri-driver", || {
@@ -134,6 +146,7 @@ pub(crate) fn run() -> Result<()> {
             .env("WEBDRIVER_URL", format!("http://127.0.0.1:{port}"))
             .env("APP_PATH", &app)
             .env("ARTIFACTS", &artifacts)
+            .env("PAYGO_LEDGER", &ledger)
             .env("DISPLAY", &display),
     )?;
     let until = Instant::now() + E2E_TIMEOUT;
@@ -150,6 +163,7 @@ pub(crate) fn run() -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(100));
     };
+    remove_ledger();
     if !status.success() {
         bail!(
             "the end-to-end run failed ({status}); screenshots in {}",

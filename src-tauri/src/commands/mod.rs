@@ -1,10 +1,11 @@
 //! Thin `#[tauri::command]`s, one module per area. Each unpacks its state and arguments and
 //! calls a plain function (tested without a window) that calls the `paygo` back-end.
 //!
-//! Areas still to come slot in as siblings: `ledger` (issuance with payment references) and
-//! `flash` (probe-rs), each registered in [`crate::build`].
+//! Areas still to come slot in as siblings (`flash`, probe-rs), each registered in
+//! [`crate::build`].
 
 pub mod devices;
+pub mod ledger;
 pub mod sim;
 pub mod tokens;
 

@@ -9,10 +9,15 @@ import type { DecodeResult } from "./bindings/DecodeResult";
 import type { DeviceView } from "./bindings/DeviceView";
 import type { IssueRequest } from "./bindings/IssueRequest";
 import type { IssuedToken } from "./bindings/IssuedToken";
+import type { LedgerIssueRequest } from "./bindings/LedgerIssueRequest";
+import type { LedgerIssued } from "./bindings/LedgerIssued";
+import type { LedgerStatus } from "./bindings/LedgerStatus";
 import type { PortInfo } from "./bindings/PortInfo";
 import type { SimInfo } from "./bindings/SimInfo";
 import type { SimStopped } from "./bindings/SimStopped";
 import type { TokenEntry } from "./bindings/TokenEntry";
+import type { UnitDetail } from "./bindings/UnitDetail";
+import type { UnitListPage } from "./bindings/UnitListPage";
 
 export class BackendError extends Error implements CommandError {
   constructor(
@@ -51,6 +56,17 @@ export const enterToken = (port: string, token: string) =>
 export const startSim = () => call<SimInfo>("start_sim");
 export const stopSim = (id: number) => call<null>("stop_sim", { id });
 export const listSims = () => call<SimInfo[]>("list_sims");
+
+export const ledgerStatus = () => call<LedgerStatus>("ledger_status");
+export const ledgerCreate = (passphrase: string) => call<LedgerStatus>("ledger_create", { passphrase });
+export const ledgerUnlock = (passphrase: string) => call<LedgerStatus>("ledger_unlock", { passphrase });
+export const ledgerLock = () => call<LedgerStatus>("ledger_lock");
+export const unitsList = (search: string, status: string, page: number, pageSize: number) =>
+  call<UnitListPage>("units_list", { search, status, page, pageSize });
+export const unitDetail = (serial: string) => call<UnitDetail>("unit_detail", { serial });
+export const unitAdd = (serial: string, key: string, startingCode: number | null) =>
+  call<UnitDetail>("unit_add", { serial, key, startingCode, operator: null });
+export const ledgerIssue = (req: LedgerIssueRequest) => call<LedgerIssued>("ledger_issue", { req });
 
 export const onSimReady = (f: (s: SimInfo) => void): Promise<UnlistenFn> =>
   listen<SimInfo>("sim://ready", (e) => f(e.payload));

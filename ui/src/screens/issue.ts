@@ -64,7 +64,7 @@ async function copyText(text: string): Promise<boolean> {
   }
 }
 
-async function copy(what: "token" | "sms", text: string): Promise<void> {
+export async function copy(what: "token" | "sms", text: string): Promise<void> {
   // When neither works the button stays as it is; the text is selectable on screen.
   if (await copyText(text)) update((s) => (s.copied = what));
 }

@@ -6,7 +6,8 @@
 export type CommandError = { 
 /**
  * Stable machine-readable code: the back-end's codes (`BAD_KEY`, `TIMEOUT`, ...) plus
- * the app's own (`SIM_NOT_FOUND`, `SIM_FAILED`, `INTERNAL`).
+ * the ledger's (`WRONG_PASSPHRASE`, `UNKNOWN_UNIT`, ...) and the app's own
+ * (`SIM_NOT_FOUND`, `SIM_FAILED`, `LEDGER_CLOSED`, `WEAK_PASSPHRASE`, `INTERNAL`).
  */
 code: string, 
 /**
