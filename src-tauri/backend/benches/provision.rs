@@ -6,63 +6,26 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use paygo::ledger::{KdfParams, Ledger, Passphrase};
-use paygo::sim::SimOptions;
+use paygo::sim::{SimOptions, SimThread};
 use paygo::station::no_progress;
 use paygo::station::provision::{provision_device, ProvisionOptions};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::Arc;
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 const PASS: &str = "bench passphrase";
 
-/// A blank simulated device serving on a pty in a thread; stopped on drop.
-struct SimThread {
-    link: PathBuf,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl SimThread {
-    fn start(dir: &Path) -> SimThread {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let link = dir.join(format!("dev{}", N.fetch_add(1, Ordering::Relaxed)));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let opts = SimOptions {
-            link: link.clone(),
-            state: None,
-            clock_speed: 1.0,
-            provision: None,
-        };
-        let flag = Arc::clone(&stop);
-        let thread = std::thread::spawn(move || {
-            paygo::sim::run(&opts, &flag, |_| {
-                let _ = tx.send(());
-            })
-            .expect("simulator");
-        });
-        rx.recv_timeout(Duration::from_secs(5))
-            .expect("simulator ready");
-        SimThread {
-            link,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    fn port(&self) -> &str {
-        self.link.to_str().expect("utf-8 path")
-    }
-}
-
-impl Drop for SimThread {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+/// A blank simulated device in a thread (`paygo::sim::SimThread`), stopped on drop.
+fn start_sim(dir: &Path) -> SimThread {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let link = dir.join(format!("dev{}", N.fetch_add(1, Ordering::Relaxed)));
+    SimThread::spawn(SimOptions {
+        link,
+        state: None,
+        clock_speed: 1.0,
+        provision: None,
+    })
+    .expect("simulator")
 }
 
 fn bench(c: &mut Criterion) {
@@ -76,7 +39,7 @@ fn bench(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(8));
     g.bench_function("one simulated device (library)", |b| {
         b.iter_batched(
-            || SimThread::start(dir.path()),
+            || start_sim(dir.path()),
             |sim| {
                 provision_device(&mut ledger, sim.port(), &opts, &mut no_progress)
                     .expect("provision");
@@ -89,7 +52,7 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("one simulated device (paygo provision process)", |b| {
         b.iter_batched(
-            || SimThread::start(dir.path()),
+            || start_sim(dir.path()),
             |sim| {
                 let out = std::process::Command::new(env!("CARGO_BIN_EXE_paygo"))
                     .arg("--ledger")

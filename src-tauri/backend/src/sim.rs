@@ -298,3 +298,58 @@ impl Drop for Pty {
         }
     }
 }
+
+/// A simulator running in a thread of this process (tests, benchmarks, embedding), stopped
+/// and joined on drop.
+#[cfg(unix)]
+#[derive(Debug)]
+pub struct SimThread {
+    link: PathBuf,
+    stop: std::sync::Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<Result<(), Error>>>,
+}
+
+#[cfg(unix)]
+impl SimThread {
+    /// Start `opts` in a thread and wait (up to 5 s) until its pty serves.
+    pub fn spawn(opts: SimOptions) -> Result<SimThread, Error> {
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let flag = std::sync::Arc::clone(&stop);
+        let link = opts.link.clone();
+        let thread = std::thread::spawn(move || {
+            run(&opts, &flag, |_| {
+                let _ = tx.send(());
+            })
+        });
+        let mut sim = SimThread {
+            link,
+            stop,
+            thread: Some(thread),
+        };
+        if rx.recv_timeout(Duration::from_secs(5)).is_err() {
+            // The thread ended (its error says why) or never became ready.
+            sim.stop.store(true, Ordering::Relaxed);
+            return Err(match sim.thread.take().map(std::thread::JoinHandle::join) {
+                Some(Ok(Err(e))) => e,
+                _ => Error::io("simulated device", "did not start within 5 s"),
+            });
+        }
+        Ok(sim)
+    }
+
+    /// The link path, as a port name.
+    pub fn port(&self) -> &str {
+        self.link.to_str().unwrap_or_default()
+    }
+}
+
+#[cfg(unix)]
+impl Drop for SimThread {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -3,66 +3,30 @@
 
 use paygo::device::{prov_line, DeviceClient};
 use paygo::ledger::{KdfParams, Ledger, NewUnit, Passphrase};
-use paygo::sim::SimOptions;
+use paygo::sim::{SimOptions, SimThread};
 use paygo::station::provision::{
     provision_device, random_starting_code, recover, ProvisionOptions,
 };
 use paygo::station::readout::{readout, reconcile};
 use paygo::station::{no_progress, Progress};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 const KEY: [u8; 16] = *b"0123456789abcdef";
 
-/// A simulated device in a thread, stopped on drop.
-struct SimThread {
-    link: PathBuf,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl SimThread {
-    fn start(dir: &Path, provision: Option<String>) -> SimThread {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let link = dir.join(format!("dev{}", N.fetch_add(1, Ordering::Relaxed)));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let opts = SimOptions {
-            link: link.clone(),
-            state: None,
-            clock_speed: 1.0,
-            provision,
-        };
-        let flag = Arc::clone(&stop);
-        let thread = std::thread::spawn(move || {
-            paygo::sim::run(&opts, &flag, |_| {
-                let _ = tx.send(());
-            })
-            .expect("simulator");
-        });
-        rx.recv_timeout(Duration::from_secs(5))
-            .expect("simulator ready");
-        SimThread {
-            link,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    fn port(&self) -> &str {
-        self.link.to_str().expect("utf-8 path")
-    }
-}
-
-impl Drop for SimThread {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+/// A simulated device in a thread (`paygo::sim::SimThread`), stopped on drop.
+fn start_sim(dir: &Path, provision: Option<String>) -> SimThread {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let link = dir.join(format!("dev{}", N.fetch_add(1, Ordering::Relaxed)));
+    SimThread::spawn(SimOptions {
+        link,
+        state: None,
+        clock_speed: 1.0,
+        provision,
+    })
+    .expect("simulator")
 }
 
 fn ledger(dir: &Path) -> Ledger {
@@ -94,7 +58,7 @@ fn provisions_with_the_ledger_setting_and_reports_progress() {
     let mut l = ledger(dir.path());
     l.set_setting("serial_pattern", Some("ST{yyyy}-{seq:03}"), Some("ana"))
         .expect("setting");
-    let sim = SimThread::start(dir.path(), None);
+    let sim = start_sim(dir.path(), None);
     let mut events = Vec::new();
     let p = provision_device(
         &mut l,
@@ -170,18 +134,18 @@ fn recovery_completes_aborts_or_leaves_pending() {
     let mut l = ledger(dir.path());
 
     // 1. The device took the key, the ledger row stayed pending: completed.
-    let written = SimThread::start(
+    let written = start_sim(
         dir.path(),
         Some(prov_line("REC-1", &KEY, 42, 1, false, 1).expect("line")),
     );
     l.begin_provisioning_on(&unit("REC-1"), Some(written.port()), None)
         .expect("begin");
     // 2. The row was committed, the device stayed blank: aborted.
-    let blank = SimThread::start(dir.path(), None);
+    let blank = start_sim(dir.path(), None);
     l.begin_provisioning_on(&unit("REC-2"), Some(blank.port()), None)
         .expect("begin");
     // 3. The device has the serial but another key: aborted.
-    let other_key = SimThread::start(
+    let other_key = start_sim(
         dir.path(),
         Some(prov_line("REC-3", &[7; 16], 42, 1, false, 1).expect("line")),
     );
@@ -223,7 +187,7 @@ fn recovery_completes_aborts_or_leaves_pending() {
 fn already_provisioned_device_is_refused_and_untouched() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut l = ledger(dir.path());
-    let sim = SimThread::start(
+    let sim = start_sim(
         dir.path(),
         Some(prov_line("MINE-1", &KEY, 42, 1, false, 1).expect("line")),
     );
@@ -246,7 +210,7 @@ fn readout_refuses_a_device_without_the_ledgers_key() {
     let mut u = unit("FIELD-1");
     u.key = [9; 16];
     l.add_unit(&u, None).expect("add");
-    let sim = SimThread::start(
+    let sim = start_sim(
         dir.path(),
         Some(prov_line("FIELD-1", &KEY, 42, 1, false, 1).expect("line")),
     );
@@ -293,7 +257,7 @@ fn starting_codes_cover_the_range() {
 #[test]
 fn factory_reset_needs_the_key_and_leaves_a_blank_device() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let sim = SimThread::start(
+    let sim = start_sim(
         dir.path(),
         Some(prov_line("RESET-1", &KEY, 42, 1, false, 1).expect("line")),
     );
