@@ -224,6 +224,7 @@ pub fn issue(state: &AppState, req: &LedgerIssueRequest) -> CmdResult<LedgerIssu
         amount_milli,
         operator: trimmed(&req.operator),
         reason: None,
+        supervisor_pin: None,
         extended: req.extended,
     };
     with_ledger(state, |l| {

@@ -63,6 +63,18 @@ pub enum LedgerError {
     /// Unlock, sync and set-time tokens need a named operator.
     #[error("{0} tokens need an operator (--operator NAME)")]
     OperatorRequired(&'static str),
+    /// A supervisor PIN is configured and this token needs it.
+    #[error("{0} tokens need the supervisor PIN (--supervisor-pin or PAYGO_SUPERVISOR_PIN)")]
+    SupervisorPinRequired(&'static str),
+    /// The supervisor PIN given is not the configured one.
+    #[error("wrong supervisor PIN")]
+    WrongSupervisorPin,
+    /// A supervised token needs a reason.
+    #[error("{0} tokens need a reason (--reason TEXT)")]
+    ReasonRequired(&'static str),
+    /// A supervisor PIN that is not 4-8 digits.
+    #[error("the supervisor PIN must be 4-8 digits")]
+    BadSupervisorPin,
     /// An amount was given but the unit has no tariff.
     #[error("unit {0} has no tariff; assign one (paygo unit assign --tariff) or issue days")]
     NoTariff(String),
@@ -128,6 +140,10 @@ impl LedgerError {
             LedgerError::BadState { .. } => "BAD_UNIT_STATE",
             LedgerError::BadStatus(_) => "BAD_STATUS",
             LedgerError::OperatorRequired(_) => "OPERATOR_REQUIRED",
+            LedgerError::SupervisorPinRequired(_) => "SUPERVISOR_PIN_REQUIRED",
+            LedgerError::WrongSupervisorPin => "WRONG_SUPERVISOR_PIN",
+            LedgerError::ReasonRequired(_) => "REASON_REQUIRED",
+            LedgerError::BadSupervisorPin => "BAD_SUPERVISOR_PIN",
             LedgerError::NoTariff(_) => "NO_TARIFF",
             LedgerError::BadAmount(_) => "BAD_AMOUNT",
             LedgerError::BadPattern(_) => "BAD_SERIAL_PATTERN",

@@ -260,8 +260,10 @@ pub struct IssueRequest {
     pub amount_milli: Option<i64>,
     /// Who issues it.
     pub operator: Option<String>,
-    /// Why (for unlock / sync / set; a supervisor PIN check will sit in front later).
+    /// Why (for unlock / sync / set; required with the supervisor PIN).
     pub reason: Option<String>,
+    /// The supervisor PIN, required for unlock / sync / set when one is configured.
+    pub supervisor_pin: Option<String>,
     /// Extended (12-digit) token.
     pub extended: bool,
 }
@@ -275,6 +277,7 @@ impl IssueRequest {
             amount_milli: None,
             operator: None,
             reason: None,
+            supervisor_pin: None,
             extended: false,
         }
     }
@@ -457,6 +460,34 @@ fn meta_get(conn: &Connection, key: &str) -> Result<Option<Vec<u8>>> {
     Ok(conn
         .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
         .optional()?)
+}
+
+const PIN_HASH_KEY: &str = "supervisor_pin_hash";
+const PIN_SALT_KEY: &str = "supervisor_pin_salt";
+
+/// Argon2id of `pin` under `salt`, with the ledger's own cost parameters.
+fn pin_hash(conn: &Connection, pin: &str, salt: &[u8]) -> Result<Vec<u8>> {
+    let params = KdfParams {
+        m_kib: meta_u32(conn, "kdf_m_kib")?,
+        t: meta_u32(conn, "kdf_t")?,
+        p: meta_u32(conn, "kdf_p")?,
+    };
+    let key = SealKey::derive(&Passphrase::new(pin), salt, params)?;
+    Ok(key.bytes().to_vec())
+}
+
+/// Whether `pin` matches the stored supervisor PIN (false when none is set).
+fn pin_matches(conn: &Connection, pin: &str) -> Result<bool> {
+    let (Some(hash), Some(salt)) = (meta_get(conn, PIN_HASH_KEY)?, meta_get(conn, PIN_SALT_KEY)?)
+    else {
+        return Ok(false);
+    };
+    let got = pin_hash(conn, pin, &salt)?;
+    // Constant-time comparison.
+    Ok(
+        got.len() == hash.len()
+            && got.iter().zip(&hash).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0,
+    )
 }
 
 fn meta_u32(conn: &Connection, key: &str) -> Result<u32> {
@@ -954,6 +985,49 @@ impl Ledger {
         Ok(())
     }
 
+    /// Set the supervisor PIN (4-8 digits) that unlock, sync and set-time tokens then need.
+    /// Stored as an Argon2id hash with its own salt; the audit row never holds the PIN.
+    pub fn set_supervisor_pin(&mut self, pin: &str, operator: Option<&str>) -> Result<()> {
+        if self.key.is_none() {
+            return Err(LedgerError::Locked);
+        }
+        if !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(LedgerError::BadSupervisorPin);
+        }
+        let mut salt = [0u8; 16];
+        seal::random(&mut salt)?;
+        let hash = pin_hash(&self.conn, pin, &salt)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let replaced = meta_get(&tx, PIN_HASH_KEY)?.is_some();
+        for (k, v) in [(PIN_SALT_KEY, &salt[..]), (PIN_HASH_KEY, &hash[..])] {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![k, v],
+            )?;
+        }
+        audit::append(
+            &tx,
+            operator,
+            "supervisor_pin",
+            None,
+            &json!({"set": true, "replaced": replaced}),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Whether `pin` is the configured supervisor PIN (false when none is set).
+    pub fn verify_supervisor_pin(&self, pin: &str) -> Result<bool> {
+        pin_matches(&self.conn, pin)
+    }
+
+    /// Whether a supervisor PIN is configured.
+    pub fn has_supervisor_pin(&self) -> Result<bool> {
+        Ok(meta_get(&self.conn, PIN_HASH_KEY)?.is_some())
+    }
+
     /// The next serial for `pattern` (`SN-{seq:06}`, `OPG{yyyy}-{seq:05}`). Each pattern has
     /// its own sequence in `meta`; a number is never handed out twice, and serials already in
     /// the ledger are skipped.
@@ -1179,6 +1253,23 @@ impl Ledger {
                 return Err(LedgerError::OperatorRequired(what));
             }
         }
+        let supervised = match needs_operator {
+            Some(what) if meta_get(&tx, PIN_HASH_KEY)?.is_some() => {
+                let pin = req
+                    .supervisor_pin
+                    .as_deref()
+                    .filter(|p| !p.is_empty())
+                    .ok_or(LedgerError::SupervisorPinRequired(what))?;
+                if !pin_matches(&tx, pin)? {
+                    return Err(LedgerError::WrongSupervisorPin);
+                }
+                if req.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+                    return Err(LedgerError::ReasonRequired(what));
+                }
+                true
+            }
+            _ => false,
+        };
         let (token_type, days) = match req.action {
             IssueAction::Add(d) => (TokenType::AddTime, Some(d)),
             IssueAction::Set(d) => (TokenType::SetTime, Some(d)),
@@ -1387,6 +1478,7 @@ impl Ledger {
             Some(&row.serial),
             &json!({"count": g.count, "token": text, "type": token_type.name(), "value": g.value,
                     "payment_ref": req.payment_ref, "amount_milli": amount, "reason": req.reason,
+                    "supervised": supervised,
                     "warnings": warnings.iter().map(|w| w.code).collect::<Vec<_>>()}),
         )?;
         tx.commit()?;

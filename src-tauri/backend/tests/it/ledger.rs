@@ -575,3 +575,77 @@ fn concurrent_writers_never_share_a_count() {
     }
     assert!(l.verify().expect("verify").ok);
 }
+
+#[test]
+fn unlock_sync_and_set_need_the_supervisor_pin_and_a_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut l, path) = new_ledger(dir.path());
+    l.add_unit(&unit("P-1", 1), None).expect("add");
+    assert!(!l.has_supervisor_pin().expect("has"));
+    // Without a configured PIN an operator is enough.
+    l.issue("P-1", &with_operator(IssueAction::Sync))
+        .expect("sync without PIN");
+    assert_eq!(
+        code(l.set_supervisor_pin("12a4", None)),
+        "BAD_SUPERVISOR_PIN"
+    );
+    assert_eq!(
+        code(l.set_supervisor_pin("123", None)),
+        "BAD_SUPERVISOR_PIN"
+    );
+    assert_eq!(
+        code(l.set_supervisor_pin("123456789", None)),
+        "BAD_SUPERVISOR_PIN"
+    );
+    l.set_supervisor_pin("482913", Some("boss"))
+        .expect("set PIN");
+    assert!(l.verify_supervisor_pin("482913").expect("verify"));
+    assert!(!l.verify_supervisor_pin("482914").expect("verify"));
+    for action in [
+        IssueAction::Unlock,
+        IssueAction::Sync,
+        IssueAction::Set(1.0),
+    ] {
+        let mut req = with_operator(action);
+        assert_eq!(code(l.issue("P-1", &req)), "SUPERVISOR_PIN_REQUIRED");
+        req.supervisor_pin = Some("000000".into());
+        req.reason = Some("customer paid off".into());
+        assert_eq!(code(l.issue("P-1", &req)), "WRONG_SUPERVISOR_PIN");
+        req.supervisor_pin = Some("482913".into());
+        req.reason = Some("  ".into());
+        assert_eq!(code(l.issue("P-1", &req)), "REASON_REQUIRED");
+    }
+    // Add-time tokens are not supervised.
+    l.issue("P-1", &add(3.0)).expect("add days");
+    let mut req = with_operator(IssueAction::Set(5.0));
+    req.supervisor_pin = Some("482913".into());
+    req.reason = Some("field correction".into());
+    l.issue("P-1", &req).expect("supervised set");
+    let rows = l.audit_rows().expect("audit");
+    let last = rows.last().expect("row");
+    assert_eq!(last.action, "issue");
+    let detail: serde_json::Value = serde_json::from_str(&last.detail).expect("json");
+    assert_eq!(detail["supervised"], true);
+    assert_eq!(detail["reason"], "field correction");
+    let plain = rows
+        .iter()
+        .rev()
+        .find(|r| r.action == "issue" && r.detail.contains("ADD_TIME"))
+        .expect("add row");
+    let plain: serde_json::Value = serde_json::from_str(&plain.detail).expect("json");
+    assert_eq!(plain["supervised"], false);
+    assert!(rows.iter().any(|r| r.action == "supervisor_pin"));
+    assert!(rows.iter().all(|r| !r.detail.contains("482913")));
+    assert!(l.verify().expect("verify").ok);
+    drop(l);
+    // The PIN is never in the file in clear, and a reopened (locked) ledger still verifies it.
+    let bytes = std::fs::read(&path).expect("read");
+    assert!(!bytes.windows(6).any(|w| w == b"482913"));
+    let l = Ledger::open(&path, None).expect("reopen");
+    assert!(l.verify_supervisor_pin("482913").expect("verify"));
+    let mut locked = Ledger::open(&path, None).expect("reopen");
+    assert_eq!(
+        code(locked.set_supervisor_pin("1111", None)),
+        "LEDGER_LOCKED"
+    );
+}

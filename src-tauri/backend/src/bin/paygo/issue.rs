@@ -36,6 +36,9 @@ pub struct IssueArgs {
     /// Why (unlock / sync / set).
     #[arg(long)]
     reason: Option<String>,
+    /// The supervisor PIN (unlock / sync / set, when one is configured); or PAYGO_SUPERVISOR_PIN.
+    #[arg(long, value_name = "PIN")]
+    supervisor_pin: Option<String>,
     /// Extended token (12 digits).
     #[arg(long)]
     extended: bool,
@@ -55,6 +58,9 @@ pub fn run(a: IssueArgs, json: bool, ledger_arg: Option<PathBuf>) -> Result<(), 
         amount_milli: None,
         operator: a.operator,
         reason: a.reason,
+        supervisor_pin: a
+            .supervisor_pin
+            .or_else(|| std::env::var("PAYGO_SUPERVISOR_PIN").ok()),
         extended: a.extended,
     };
     let mut l = crate::ledger::open(ledger_arg, true)?;

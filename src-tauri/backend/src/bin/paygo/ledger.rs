@@ -30,6 +30,13 @@ pub enum LedgerCommand {
         #[arg(long, conflicts_with = "value")]
         clear: bool,
     },
+    /// Set the supervisor PIN (4-8 digits) that unlock, sync and set-time tokens then need.
+    /// The PIN comes from --pin or PAYGO_SUPERVISOR_PIN; it is stored only as a hash.
+    SupervisorPin {
+        /// The new PIN.
+        #[arg(long)]
+        pin: Option<String>,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -140,6 +147,18 @@ pub fn run(command: LedgerCommand, json: bool, ledger_arg: Option<PathBuf>) -> R
                 print_json(&serde_json::json!({"name": name, "value": current}));
             } else {
                 println!("{name} = {}", current.as_deref().unwrap_or("(default)"));
+            }
+        }
+        LedgerCommand::SupervisorPin { pin } => {
+            let pin = pin
+                .or_else(|| std::env::var("PAYGO_SUPERVISOR_PIN").ok())
+                .ok_or(ledger::LedgerError::BadSupervisorPin)?;
+            let mut l = open_path(&path, true)?;
+            l.set_supervisor_pin(&pin, None)?;
+            if json {
+                print_json(&serde_json::json!({"supervisor_pin": "set"}));
+            } else {
+                println!("supervisor PIN set");
             }
         }
         LedgerCommand::Verify => {
