@@ -336,6 +336,10 @@ pub struct LedgerIssueRequest {
     pub payment_ref: Option<String>,
     /// Who issues it.
     pub operator: Option<String>,
+    /// Why (unlock / sync / set; required when a supervisor PIN is configured).
+    pub reason: Option<String>,
+    /// The supervisor PIN (unlock / sync / set, when one is configured).
+    pub supervisor_pin: Option<String>,
     /// 12-digit extended token.
     pub extended: bool,
 }

@@ -270,8 +270,53 @@ mod ledger_commands {
             amount: Some("12.50".into()),
             payment_ref: payment_ref.map(str::to_string),
             operator: Some("amina".into()),
+            reason: None,
+            supervisor_pin: None,
             extended: false,
         }
+    }
+
+    #[test]
+    fn unlock_tokens_pass_the_supervisor_pin_and_reason() {
+        let dir = TempDir::new("superpin");
+        let path = dir.file();
+        let state = AppState::default();
+        ledger::create(&state, &path, PASS, KdfParams::INSECURE_FOR_TESTS).unwrap();
+        {
+            let mut slot = state.ledger();
+            let l = slot.as_mut().unwrap();
+            l.add_unit(
+                &paygo::ledger::NewUnit {
+                    serial: "PIN-1".into(),
+                    model: None,
+                    key: [7; 16],
+                    starting_code: None,
+                    count: 0,
+                    restricted: false,
+                    divider: 1,
+                },
+                None,
+            )
+            .unwrap();
+            l.set_supervisor_pin("2468", None).unwrap();
+        }
+        let mut req = add_time("PIN-1", "1", None);
+        req.action = LedgerAction::DisablePayg;
+        req.days = None;
+        assert_eq!(
+            ledger::issue(&state, &req).unwrap_err().code,
+            "SUPERVISOR_PIN_REQUIRED"
+        );
+        req.supervisor_pin = Some("2468".into());
+        assert_eq!(
+            ledger::issue(&state, &req).unwrap_err().code,
+            "REASON_REQUIRED"
+        );
+        req.reason = Some("paid off".into());
+        assert_eq!(
+            ledger::issue(&state, &req).unwrap().token_type,
+            "DISABLE_PAYG"
+        );
     }
 
     #[test]

@@ -106,7 +106,7 @@ export const state: State = {
   unitsSearch: "",
   unitsStatus: "",
   unitsPage: 1,
-  lissue: { action: "ADD_TIME", days: "7", amount: "", paymentRef: "", operator: "" },
+  lissue: { action: "ADD_TIME", days: "7", amount: "", paymentRef: "", operator: "", reason: "", supervisorPin: "" },
   lissueErrors: {},
   lissueBusy: false,
   addUnit: { serial: "", key: "", startingCode: "" },

@@ -223,8 +223,8 @@ pub fn issue(state: &AppState, req: &LedgerIssueRequest) -> CmdResult<LedgerIssu
         payment_ref: trimmed(&req.payment_ref),
         amount_milli,
         operator: trimmed(&req.operator),
-        reason: None,
-        supervisor_pin: None,
+        reason: trimmed(&req.reason),
+        supervisor_pin: trimmed(&req.supervisor_pin),
         extended: req.extended,
     };
     with_ledger(state, |l| {

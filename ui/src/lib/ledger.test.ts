@@ -7,6 +7,8 @@ const form = (over: Partial<LedgerIssueForm> = {}): LedgerIssueForm => ({
   amount: "",
   paymentRef: "",
   operator: "",
+  reason: "",
+  supervisorPin: "",
   ...over,
 });
 
@@ -39,6 +41,8 @@ describe("checkLedgerIssue", () => {
         amount: "12.50",
         paymentRef: "MP-1",
         operator: null,
+        reason: null,
+        supervisorPin: null,
         extended: false,
       },
     });
@@ -46,6 +50,16 @@ describe("checkLedgerIssue", () => {
   it("sends no days for actions without them", () => {
     const r = checkLedgerIssue("U-1", form({ action: "DISABLE_PAYG", days: "x", operator: "amina" }));
     expect(r.ok && r.value.days).toBeNull();
+  });
+  it("sends the supervisor PIN and reason only for unlock, sync and set", () => {
+    const r = checkLedgerIssue("U-1", form({ action: "DISABLE_PAYG", supervisorPin: " 2468 ", reason: " paid off ", operator: "amina" }));
+    expect(r.ok && [r.value.supervisorPin, r.value.reason]).toEqual(["2468", "paid off"]);
+    const a = checkLedgerIssue("U-1", form({ supervisorPin: "2468", reason: "x" }));
+    expect(a.ok && [a.value.supervisorPin, a.value.reason]).toEqual([null, null]);
+    expect(checkLedgerIssue("U-1", form({ action: "COUNTER_SYNC", supervisorPin: "12a" }))).toEqual({
+      ok: false,
+      errors: { supervisorPin: "valid.supervisorPin" },
+    });
   });
   it("flags bad days and amounts next to their fields", () => {
     expect(checkLedgerIssue("U-1", form({ days: "-1" }))).toEqual({ ok: false, errors: { ldays: "valid.days" } });

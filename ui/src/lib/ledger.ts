@@ -39,9 +39,14 @@ export interface LedgerIssueForm {
   amount: string;
   paymentRef: string;
   operator: string;
+  reason: string;
+  supervisorPin: string;
 }
 
 export const ledgerNeedsDays = (a: LedgerAction) => a === "ADD_TIME" || a === "SET_TIME";
+
+/** Unlock, sync and set-time tokens: the supervisor PIN (when configured) and a reason. */
+export const ledgerNeedsSupervisor = (a: LedgerAction) => a === "DISABLE_PAYG" || a === "COUNTER_SYNC" || a === "SET_TIME";
 
 const optional = (s: string): string | null => (s.trim() === "" ? null : s.trim());
 
@@ -52,6 +57,9 @@ export function checkLedgerIssue(serial: string, f: LedgerIssueForm): Checked<Le
   const amount = optional(f.amount);
   if (amount !== null && !/^\d+(\.\d{1,3})?$/.test(amount)) errors.amount = "valid.amount";
   if (f.action === "ADD_AMOUNT" && amount === null) errors.amount = "valid.amount";
+  const supervised = ledgerNeedsSupervisor(f.action);
+  const pin = supervised ? optional(f.supervisorPin) : null;
+  if (pin !== null && !/^\d{4,8}$/.test(pin)) errors.supervisorPin = "valid.supervisorPin";
   if (Object.keys(errors).length > 0) return { ok: false, errors };
   return {
     ok: true,
@@ -62,6 +70,8 @@ export function checkLedgerIssue(serial: string, f: LedgerIssueForm): Checked<Le
       amount,
       paymentRef: optional(f.paymentRef),
       operator: optional(f.operator),
+      reason: supervised ? optional(f.reason) : null,
+      supervisorPin: pin,
       extended: false,
     },
   };

@@ -14,6 +14,7 @@ import {
   formatTime,
   LEDGER_ACTIONS,
   ledgerNeedsDays,
+  ledgerNeedsSupervisor,
   PAGE_SIZE,
   pageCount,
   UNIT_STATUSES,
@@ -124,6 +125,8 @@ async function issue(): Promise<void> {
     update((s) => {
       s.lissued = issued;
       s.lissue.paymentRef = "";
+      s.lissue.supervisorPin = "";
+      s.lissue.reason = "";
     });
     await showUnit(serial);
     await loadUnits();
@@ -132,6 +135,8 @@ async function issue(): Promise<void> {
       s.lissueError = BackendError.from(e);
       s.lissued = undefined;
     });
+    // Auto-locked while idle: show the unlock form.
+    if (BackendError.from(e).code === "LEDGER_CLOSED") await refreshLedger();
   } finally {
     update((s) => (s.lissueBusy = false));
   }
@@ -401,6 +406,23 @@ function unitPanel(): HTMLElement {
         field("paymentRef", "form.paymentRef", textInput("paymentRef", f.paymentRef, (v) => (f.paymentRef = v)), state.lissueErrors),
         field("operator", "form.operator", textInput("operator", f.operator, (v) => (f.operator = v)), state.lissueErrors),
       ),
+      ledgerNeedsSupervisor(f.action)
+        ? h(
+            "div",
+            { class: "row", "data-testid": "supervisor-fields" },
+            field(
+              "supervisorPin",
+              "form.supervisorPin",
+              textInput("supervisorPin", f.supervisorPin, (v) => (f.supervisorPin = v), {
+                type: "password",
+                inputmode: "numeric",
+                autocomplete: "off",
+              }),
+              state.lissueErrors,
+            ),
+            field("reason", "form.reason", textInput("reason", f.reason, (v) => (f.reason = v)), state.lissueErrors),
+          )
+        : null,
       h(
         "button",
         { type: "submit", class: "primary big", disabled: state.lissueBusy, "data-testid": "lissue-submit" },

@@ -30,6 +30,14 @@ paymentRef: string | null,
  */
 operator: string | null, 
 /**
+ * Why (unlock / sync / set; required when a supervisor PIN is configured).
+ */
+reason: string | null, 
+/**
+ * The supervisor PIN (unlock / sync / set, when one is configured).
+ */
+supervisorPin: string | null, 
+/**
  * 12-digit extended token.
  */
 extended: boolean, };
