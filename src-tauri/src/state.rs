@@ -8,6 +8,18 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Idle time after which the ledger locks itself (overridden by `PAYGO_AUTOLOCK_SECS`).
+pub const DEFAULT_AUTOLOCK: Duration = Duration::from_secs(10 * 60);
+
+fn autolock_from_env() -> Duration {
+    std::env::var("PAYGO_AUTOLOCK_SECS")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_AUTOLOCK)
+}
 
 /// A simulator thread and how to stop it.
 #[derive(Debug)]
@@ -39,6 +51,10 @@ pub struct AppState {
     serial_io: Mutex<()>,
     /// The open ledger (one per app), unlocked or read-only; `None` until created or opened.
     ledger: Mutex<Option<Ledger>>,
+    /// When a ledger command last ran (`None` before the first one).
+    last_activity: Mutex<Option<Instant>>,
+    /// Auto-lock time set by [`AppState::set_autolock`]; else the env or the default.
+    autolock: Mutex<Option<Duration>>,
 }
 
 #[derive(Debug, Default)]
@@ -98,8 +114,23 @@ impl AppState {
 
     /// The ledger slot, held for the whole of a ledger command (SQLite calls are short; an
     /// unlock holds it for one key derivation).
+    /// A ledger left idle longer than the auto-lock time is closed first (the command then
+    /// sees `LEDGER_CLOSED` and the UI shows the unlock form).
     pub fn ledger(&self) -> MutexGuard<'_, Option<Ledger>> {
-        lock(&self.ledger)
+        let mut slot = lock(&self.ledger);
+        let now = Instant::now();
+        let mut last = lock(&self.last_activity);
+        let limit = (*lock(&self.autolock)).unwrap_or_else(autolock_from_env);
+        if last.is_some_and(|t| now.duration_since(t) >= limit) {
+            *slot = None;
+        }
+        *last = Some(now);
+        slot
+    }
+
+    /// Lock the ledger after `idle` without a ledger command (instead of the env or default).
+    pub fn set_autolock(&self, idle: Duration) {
+        *lock(&self.autolock) = Some(idle);
     }
 
     /// Held while a command talks on a serial port.

@@ -277,6 +277,27 @@ mod ledger_commands {
     }
 
     #[test]
+    fn an_idle_ledger_locks_itself() {
+        let dir = TempDir::new("autolock");
+        let path = dir.file();
+        let state = AppState::default();
+        state.set_autolock(std::time::Duration::from_secs(1));
+        ledger::create(&state, &path, PASS, KdfParams::INSECURE_FOR_TESTS).unwrap();
+        assert_eq!(ledger::units(&state, None, None, 1, 0).unwrap().total, 0);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        // Activity keeps it open.
+        assert_eq!(ledger::units(&state, None, None, 1, 0).unwrap().total, 0);
+        std::thread::sleep(std::time::Duration::from_millis(1200));
+        assert_eq!(
+            ledger::units(&state, None, None, 1, 0).unwrap_err().code,
+            "LEDGER_CLOSED"
+        );
+        assert!(!ledger::status(&state, &path).unlocked);
+        assert!(ledger::unlock(&state, &path, PASS).unwrap().unlocked);
+        assert_eq!(ledger::units(&state, None, None, 1, 0).unwrap().total, 0);
+    }
+
+    #[test]
     fn unlock_tokens_pass_the_supervisor_pin_and_reason() {
         let dir = TempDir::new("superpin");
         let path = dir.file();
