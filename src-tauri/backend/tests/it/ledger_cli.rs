@@ -105,3 +105,30 @@ fn ledger_commands_print_json_and_stable_error_codes() {
     assert!(ok, "{v}");
     assert_eq!(v["ok"], true);
 }
+
+#[test]
+fn the_supervisor_pin_guards_unlock_tokens_from_the_cli() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let l = dir.path().join("ledger.sqlite");
+    let p = Some("pw");
+    assert!(paygo(&l, p, &["ledger", "init"]).0);
+    assert!(paygo(&l, p, &["unit", "add", "SN-1", "--key", KEY]).0);
+    let (ok, v) = paygo(&l, p, &["ledger", "supervisor-pin", "--pin", "12"]);
+    assert!(!ok);
+    assert_eq!(v["error"]["code"], "BAD_SUPERVISOR_PIN");
+    let (ok, v) = paygo(&l, p, &["ledger", "supervisor-pin", "--pin", "5791"]);
+    assert!(ok, "{v}");
+    let unlock = ["issue", "--unit", "SN-1", "--unlock", "--operator", "amina"];
+    let (ok, v) = paygo(&l, p, &unlock);
+    assert!(!ok);
+    assert_eq!(v["error"]["code"], "SUPERVISOR_PIN_REQUIRED");
+    let mut args = unlock.to_vec();
+    args.extend(["--supervisor-pin", "5791"]);
+    let (ok, v) = paygo(&l, p, &args);
+    assert!(!ok);
+    assert_eq!(v["error"]["code"], "REASON_REQUIRED");
+    args.extend(["--reason", "paid off"]);
+    let (ok, v) = paygo(&l, p, &args);
+    assert!(ok, "{v}");
+    assert_eq!(v["type"], "DISABLE_PAYG");
+}
