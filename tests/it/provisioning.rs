@@ -301,17 +301,6 @@ fn detection_device_silent_not_a_device_busy() {
     assert!(elapsed < Duration::from_secs(6), "{elapsed:?}");
 }
 
-/// xorshift64*: kill moments, seeded from the clock (printed).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
-
 /// The units of the ledger with their status.
 fn units(l: &Ledger) -> Vec<(String, String)> {
     let page = l
@@ -343,7 +332,7 @@ fn sigkill_during_provisioning_never_loses_a_key() {
         .unwrap_or(1)
         | 1;
     eprintln!("provisioning crash test seed {seed}");
-    let mut rng = Rng(seed);
+    let mut rng = test_support::Rng(seed);
     // Kill moments spread over what a whole run takes here (at most 150 ms): measured once.
     let full_run = {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -375,9 +364,9 @@ fn sigkill_during_provisioning_never_loses_a_key() {
         // Half the runs anywhere in the window, half in its second half (past the process
         // start and ledger unlock, where the device and ledger writes are).
         let at = if run_no % 4 < 2 {
-            rng.next() % window
+            rng.next_u64() % window
         } else {
-            window / 2 + rng.next() % (window / 2 + 1)
+            window / 2 + rng.next_u64() % (window / 2 + 1)
         };
         std::thread::sleep(Duration::from_micros(at));
         let _ = child.kill();

@@ -74,3 +74,18 @@ pub fn read(name: &str) -> Vec<Row> {
         })
         .collect()
 }
+
+/// xorshift64*: deterministic pseudo-random numbers for tests (kill moments, generated
+/// inputs) without a dependency. Seed it with something non-zero and print the seed.
+#[derive(Debug, Clone)]
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}

@@ -9,17 +9,6 @@ use std::time::Duration;
 
 const PASS: &str = "crash test passphrase";
 
-/// xorshift64*: enough randomness for kill moments, seeded from the clock (printed).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
-
 #[test]
 fn issue_survives_sigkill_at_random_moments() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -48,7 +37,7 @@ fn issue_survives_sigkill_at_random_moments() {
         .unwrap_or(1)
         | 1;
     eprintln!("crash test seed {seed}");
-    let mut rng = Rng(seed);
+    let mut rng = test_support::Rng(seed);
     let mut printed: Vec<(u64, String)> = Vec::new();
     let mut killed = 0;
     for run in 0..40 {
@@ -63,7 +52,7 @@ fn issue_survives_sigkill_at_random_moments() {
             cmd.args(["--payment-ref", &format!("PAY-{}", run % 9)]);
         }
         let mut child = cmd.spawn().expect("spawn paygo");
-        std::thread::sleep(Duration::from_micros(rng.next() % 20_000));
+        std::thread::sleep(Duration::from_micros(rng.next_u64() % 20_000));
         let _ = child.kill();
         let out = child.wait_with_output().expect("wait");
         if out.status.signal() == Some(9) {
