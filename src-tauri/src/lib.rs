@@ -23,6 +23,7 @@ pub fn build<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     builder
         .manage(Arc::new(AppState::default()))
         .invoke_handler(tauri::generate_handler![
+            commands::app::app_ready,
             commands::tokens::issue_token,
             commands::tokens::decode_token,
             commands::devices::list_ports,
@@ -53,6 +54,7 @@ pub fn on_event<R: Runtime>(app: &tauri::AppHandle<R>, event: RunEvent) {
 
 /// Start the desktop app.
 pub fn run() {
+    commands::app::mark_start();
     commands::sim::remove_stale_links(&std::env::temp_dir());
     let app = build(Builder::default())
         .build(tauri::generate_context!("../tauri.conf.json"))

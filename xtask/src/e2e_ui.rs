@@ -9,8 +9,9 @@
 
 use crate::{cargo, run_checked, show, target_dir, workspace_root};
 use anyhow::{bail, Context, Result};
+use std::ffi::OsStr;
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -26,17 +27,17 @@ pub(crate) const APT_PACKAGES: [&str; 8] = [
     "webkit2gtk-driver",
 ];
 
-/// The whole WebDriver run (the app starts in ~1 s; each step waits at most 15 s).
-const E2E_TIMEOUT: Duration = Duration::from_secs(180);
+/// The whole WebDriver run (the app starts in ~1 s; each step waits at most 15-30 s).
+const E2E_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// A child process killed (with its process group) when dropped.
-struct Guard {
+pub(crate) struct Guard {
     name: &'static str,
     child: Child,
 }
 
 impl Guard {
-    fn spawn(name: &'static str, cmd: &mut Command) -> Result<Self> {
+    pub(crate) fn spawn(name: &'static str, cmd: &mut Command) -> Result<Self> {
         eprintln!("$ {} &", show(cmd));
         #[cfg(unix)]
         {
@@ -49,7 +50,12 @@ impl Guard {
         Ok(Guard { name, child })
     }
 
-    fn exited(&mut self) -> Option<std::process::ExitStatus> {
+    /// The child's stdout, if it was piped (once).
+    pub(crate) fn stdout(&mut self) -> Option<std::process::ChildStdout> {
+        self.child.stdout.take()
+    }
+
+    pub(crate) fn exited(&mut self) -> Option<std::process::ExitStatus> {
         self.child.try_wait().ok().flatten()
     }
 }
@@ -93,77 +99,25 @@ pub(crate) fn run() -> Result<()> {
             meta.len() as f64 / 1048576.0
         );
     }
-    let driver = tauri_driver()?;
     let artifacts = target_dir().join("ui-artifacts");
     std::fs::create_dir_all(&artifacts)?;
 
-    let display = free_display()?;
-    let _xvfb = Guard::spawn(
-        "Xvfb",
-        Command::new("Xvfb")
-            .args([&display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    )?;
-    wait_until(Duration::from_secs(10), "Xvfb", || {
-        Path::new(&format!("/tmp/.X11-unix/X{}", &display[1..])).exists()
-    })?;
-
     // A fresh ledger for the app under test (never the user's): created in the UI.
-    let ledger = std::env::temp_dir().join(format!("openpaygo-e2e-{}.sqlite", std::process::id()));
-    let remove_ledger = || {
-        for ext in ["", "-wal", "-shm"] {
-            let mut p = ledger.clone().into_os_string();
-            p.push(ext);
-            let _ = std::fs::remove_file(p);
-        }
-    };
-    remove_ledger();
-
-    let port = free_port()?;
-    let native_port = free_port()?;
-    let mut tauri_driver = Guard::spawn(
-        "tauri-driver",
-        Command::new(&driver)
-            .args(["--port", &port.to_string()])
-            .args(["--native-port", &native_port.to_string()])
-            .args(["--native-driver", "/usr/bin/WebKitWebDriver"])
-            .env("DISPLAY", &display)
-            .env("PAYGO_LEDGER", &ledger)
-            .stdout(Stdio::null()),
-    )?;
-    wait_until(Duration::from_secs(10), "tauri-driver", || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-    })?;
-    if let Some(status) = tauri_driver.exited() {
-        bail!("tauri-driver exited at once ({status})");
-    }
-
-    let mut client = Guard::spawn(
-        "WebDriver client",
-        Command::new("node")
-            .arg(root.join("ui").join("e2e").join("app.e2e.mjs"))
-            .env("WEBDRIVER_URL", format!("http://127.0.0.1:{port}"))
-            .env("APP_PATH", &app)
-            .env("ARTIFACTS", &artifacts)
-            .env("PAYGO_LEDGER", &ledger)
-            .env("DISPLAY", &display),
-    )?;
-    let until = Instant::now() + E2E_TIMEOUT;
-    let status = loop {
-        if let Some(status) = client.exited() {
-            break status;
-        }
-        if Instant::now() > until {
-            bail!(
-                "the end-to-end run took over {} s (screenshots so far in {})",
-                E2E_TIMEOUT.as_secs(),
-                artifacts.display()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    remove_ledger();
+    let ledger = TempLedger::new(
+        std::env::temp_dir().join(format!("openpaygo-e2e-{}.sqlite", std::process::id())),
+    );
+    let headless = Headless::start(&[("PAYGO_LEDGER", ledger.path.as_os_str())])?;
+    let status = headless.run_node(
+        &root.join("ui").join("e2e").join("app.e2e.mjs"),
+        &[
+            ("APP_PATH", app.as_os_str()),
+            ("ARTIFACTS", artifacts.as_os_str()),
+            ("PAYGO_LEDGER", ledger.path.as_os_str()),
+        ],
+        E2E_TIMEOUT,
+    );
+    let status =
+        status.with_context(|| format!("screenshots so far in {}", artifacts.display()))?;
     if !status.success() {
         bail!(
             "the end-to-end run failed ({status}); screenshots in {}",
@@ -176,6 +130,114 @@ pub(crate) fn run() -> Result<()> {
         artifacts.display()
     );
     Ok(())
+}
+
+/// A ledger file (with its WAL and shared-memory files) removed before use and when dropped.
+pub(crate) struct TempLedger {
+    pub(crate) path: PathBuf,
+}
+
+impl TempLedger {
+    pub(crate) fn new(path: PathBuf) -> Self {
+        let l = TempLedger { path };
+        l.remove();
+        l
+    }
+
+    fn remove(&self) {
+        for ext in ["", "-wal", "-shm"] {
+            let mut p = self.path.clone().into_os_string();
+            p.push(ext);
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+impl Drop for TempLedger {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+/// A virtual display (Xvfb) and tauri-driver on it; both killed when dropped.
+pub(crate) struct Headless {
+    pub(crate) display: String,
+    port: u16,
+    // Dropped in declaration order: the driver (and the app it started) before the display.
+    _driver: Guard,
+    _xvfb: Guard,
+}
+
+impl Headless {
+    /// Xvfb only (for running the app without WebDriver), with no driver.
+    pub(crate) fn display() -> Result<(String, Guard)> {
+        let display = free_display()?;
+        let xvfb = Guard::spawn(
+            "Xvfb",
+            Command::new("Xvfb")
+                .args([&display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )?;
+        wait_until(Duration::from_secs(10), "Xvfb", || {
+            Path::new(&format!("/tmp/.X11-unix/X{}", &display[1..])).exists()
+        })?;
+        Ok((display, xvfb))
+    }
+
+    /// Xvfb and tauri-driver; `env` reaches the app (tauri-driver passes its environment on).
+    pub(crate) fn start(env: &[(&str, &OsStr)]) -> Result<Self> {
+        let driver = tauri_driver()?;
+        let (display, xvfb) = Self::display()?;
+        let port = free_port()?;
+        let native_port = free_port()?;
+        let mut cmd = Command::new(&driver);
+        cmd.args(["--port", &port.to_string()])
+            .args(["--native-port", &native_port.to_string()])
+            .args(["--native-driver", "/usr/bin/WebKitWebDriver"])
+            .env("DISPLAY", &display)
+            .envs(env.iter().copied())
+            .stdout(Stdio::null());
+        let mut tauri_driver = Guard::spawn("tauri-driver", &mut cmd)?;
+        wait_until(Duration::from_secs(10), "tauri-driver", || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        })?;
+        if let Some(status) = tauri_driver.exited() {
+            bail!("tauri-driver exited at once ({status})");
+        }
+        Ok(Headless {
+            display,
+            port,
+            _driver: tauri_driver,
+            _xvfb: xvfb,
+        })
+    }
+
+    /// Run a WebDriver client script with node (WEBDRIVER_URL and DISPLAY set), killed after
+    /// `timeout`.
+    pub(crate) fn run_node(
+        &self,
+        script: &Path,
+        env: &[(&str, &OsStr)],
+        timeout: Duration,
+    ) -> Result<std::process::ExitStatus> {
+        let mut cmd = Command::new("node");
+        cmd.arg(script)
+            .env("WEBDRIVER_URL", format!("http://127.0.0.1:{}", self.port))
+            .env("DISPLAY", &self.display)
+            .envs(env.iter().copied());
+        let mut client = Guard::spawn("WebDriver client", &mut cmd)?;
+        let until = Instant::now() + timeout;
+        loop {
+            if let Some(status) = client.exited() {
+                return Ok(status);
+            }
+            if Instant::now() > until {
+                bail!("{} took over {} s", script.display(), timeout.as_secs());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
 }
 
 /// `npm ci && npm run build` in ui/ (the app embeds ui/dist).
@@ -228,7 +290,11 @@ fn free_port() -> Result<u16> {
     Ok(TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
 }
 
-fn wait_until(timeout: Duration, what: &str, mut ready: impl FnMut() -> bool) -> Result<()> {
+pub(crate) fn wait_until(
+    timeout: Duration,
+    what: &str,
+    mut ready: impl FnMut() -> bool,
+) -> Result<()> {
     let until = Instant::now() + timeout;
     while !ready() {
         if Instant::now() > until {

@@ -4,6 +4,7 @@
 //! `rust-toolchain.toml` and `CARGO_TARGET_DIR` apply to the nested builds too.
 
 mod app;
+mod bench_app;
 mod ci;
 mod cost;
 mod e2e_ui;
@@ -51,6 +52,11 @@ tasks:
                         installs what is missing, builds ui/ and the app (debug), starts a
                         simulated device from the UI, issues and enters a token, checks the
                         status; screenshots + timings.json into <target>/ui-artifacts/
+  bench-app [--runs N] [--units N] [--debug]
+                        benchmark (reports, never fails on a number): release app cold start to
+                        interactive (N runs, default 10) and the fleet view over a ledger of N
+                        units (default 100 000, seeded once through the CLI), timed inside the
+                        real window; report in <target>/bench-app/report.json
   help                  this text
 ";
 
@@ -87,6 +93,7 @@ fn run() -> Result<()> {
         Some("firmware") => firmware::run_firmware(&rest),
         Some("qemu") => firmware::run_qemu(&rest),
         Some("fuzz") => fuzz::run(fuzz::Options::parse(&rest)?),
+        Some("bench-app") => bench_app::run(bench_app::Options::parse(&rest)?),
         Some("e2e-ui") => {
             no_args("e2e-ui", &rest)?;
             e2e_ui::run()

@@ -4,6 +4,7 @@
 //! Areas still to come slot in as siblings (`flash`, probe-rs), each registered in
 //! [`crate::build`].
 
+pub mod app;
 pub mod devices;
 pub mod ledger;
 pub mod sim;

@@ -47,6 +47,9 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
   }
 }
 
+/** Tell the back-end the first screen is up and answered (start-up time; see commands::app). */
+export const appReady = (firstPaintMs: number) => call<null>("app_ready", { firstPaintMs });
+
 export const issueToken = (req: IssueRequest) => call<IssuedToken>("issue_token", { req });
 export const decodeToken = (req: DecodeRequest) => call<DecodeResult>("decode_token", { req });
 export const listPorts = () => call<PortInfo[]>("list_ports");
