@@ -7,6 +7,7 @@
 pub mod devices;
 pub mod ledger;
 pub mod sim;
+pub mod station;
 pub mod tokens;
 
 use crate::error::{CmdResult, CommandError};
