@@ -593,7 +593,7 @@ fn firmware_images_are_offered_with_their_board_chip() {
         std::fs::write(dir.path(name), b"x").unwrap();
     }
     std::fs::create_dir_all(dir.path("sub.elf")).unwrap();
-    let images = station::images_in(&[dir.0.clone()]);
+    let images = station::images_in(std::slice::from_ref(&dir.0));
     let names: Vec<(&str, Option<&str>)> = images
         .iter()
         .map(|i| (i.name.as_str(), i.chip.as_deref()))
@@ -607,12 +607,12 @@ fn firmware_images_are_offered_with_their_board_chip() {
         ]
     );
     assert_eq!(images[0].file_bytes, 1);
-    let setup = station::setup_with(&[], &[dir.0.clone()]);
+    let setup = station::setup_with(&[], std::slice::from_ref(&dir.0));
     assert_eq!(setup.default_chip, "STM32F103C8");
     assert!(setup.probes.is_empty());
     std::fs::remove_file(dir.path("stm32f103c8.elf")).unwrap();
     assert_eq!(
-        station::setup_with(&[], &[dir.0.clone()]).default_chip,
+        station::setup_with(&[], std::slice::from_ref(&dir.0)).default_chip,
         "nRF51822_xxAA"
     );
     assert_eq!(
