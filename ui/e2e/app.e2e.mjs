@@ -363,6 +363,13 @@ async function station() {
   await click(tid("report-save"));
   await waitFor(tid("report-saved"), (x) => x.includes(reportPath));
   check(readFileSync(reportPath, "utf8").trim() === report.trim(), "saved report is the one shown");
+  // The label lines of the session: the two provisioned one by one and the batch's three.
+  const labelsPath = join(resolve(OUT), "labels.csv");
+  await type(tid("labels-path"), labelsPath);
+  await click(tid("labels-save"));
+  await waitFor(tid("labels-saved"), (x) => x.includes(labelsPath));
+  const labels = readFileSync(labelsPath, "utf8").trim().split("\n");
+  check(labels.length === 6 && labels.slice(1).every((l, i) => l.startsWith(`SN-00000${i + 1},SHS-10,`)), `labels CSV (got ${labels.join(" | ")})`);
   await reveal(tid("batch-report"));
   mark("station_batch");
   await shot("12-station-batch");

@@ -656,27 +656,36 @@ function provisionCard(): HTMLElement {
           st.provisioned.length > 1
             ? h("div", { class: "earlier" }, h("h4", {}, t("station.earlier")), st.provisioned.slice(1, 6).map((u) => labelCard(u, false)))
             : null,
-          h(
-            "form",
-            {
-              class: "inline",
-              onsubmit: (e: Event) => {
-                e.preventDefault();
-                void saveLabels();
-              },
-            },
-            labelled(
-              t("station.exportLabels"),
-              input("labels-path", st.labelsPath, (v) => (st.labelsPath = v), { placeholder: defaultPath("labels.csv") }),
-              "field grow",
-            ),
-            h("button", { type: "submit", "data-testid": "labels-save" }, t("station.save")),
-            h("button", { type: "button", onclick: () => void copyLabels(), "data-testid": "labels-copy" }, st.copied === "csv" ? t("issue.copied") : t("station.copyCsv")),
-          ),
-          st.labelsSaved ? h("p", { class: "muted", "data-testid": "labels-saved" }, t("station.saved", { path: st.labelsSaved })) : null,
-          errorBox(st.labelsError, "labels-error"),
+          labelsExport(),
         )
       : null,
+  );
+}
+
+/** Save or copy the label lines of every unit provisioned in this session (single and batch). */
+function labelsExport(): HTMLElement {
+  return h(
+    "div",
+    { class: "labels-export" },
+    h(
+      "form",
+      {
+        class: "inline",
+        onsubmit: (e: Event) => {
+          e.preventDefault();
+          void saveLabels();
+        },
+      },
+      labelled(
+        t("station.exportLabels"),
+        input("labels-path", st.labelsPath, (v) => (st.labelsPath = v), { placeholder: defaultPath("labels.csv") }),
+        "field grow",
+      ),
+      h("button", { type: "submit", "data-testid": "labels-save" }, t("station.save")),
+      h("button", { type: "button", onclick: () => void copyLabels(), "data-testid": "labels-copy" }, st.copied === "csv" ? t("issue.copied") : t("station.copyCsv")),
+    ),
+    st.labelsSaved ? h("p", { class: "muted", "data-testid": "labels-saved" }, t("station.saved", { path: st.labelsSaved })) : null,
+    errorBox(st.labelsError, "labels-error"),
   );
 }
 
@@ -813,6 +822,7 @@ export function batchScreen(): HTMLElement {
           ),
           st.reportSaved ? h("p", { class: "muted", "data-testid": "report-saved" }, t("station.saved", { path: st.reportSaved })) : null,
           errorBox(st.reportError, "report-error"),
+          st.result.ok > 0 ? labelsExport() : null,
         )
       : null,
   );
