@@ -189,6 +189,10 @@ pub struct SimInfo {
     pub key: String,
     /// Its starting code.
     pub starting_code: u32,
+    /// Started blank (unprovisioned, for the station): `serial` and `key` are empty and
+    /// `starting_code` is 0 until it is provisioned (the key then lives only in the ledger).
+    #[serde(default)]
+    pub blank: bool,
 }
 
 /// `sim://stopped`: a simulator ended (asked to, or failed).
@@ -388,4 +392,264 @@ pub mod events {
     pub const SIM_READY: &str = "sim://ready";
     /// A simulator ended (payload: [`super::SimStopped`]).
     pub const SIM_STOPPED: &str = "sim://stopped";
+    /// Flashing moved (payload: [`super::FlashEvent`]).
+    pub const STATION_FLASH: &str = "station://flash";
+    /// A provisioning step (payload: [`super::StationStep`]).
+    pub const STATION_PROGRESS: &str = "station://progress";
+    /// A batch unit started or ended (payload: [`super::BatchUnit`]).
+    pub const STATION_BATCH: &str = "station://batch";
+}
+
+// --- Station: flashing, provisioning, batches (commands::station) ---------------------------
+
+/// A debug probe on USB.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ProbeView {
+    /// Product name ("STLink V2").
+    pub identifier: String,
+    /// Driver family ("ST-LINK", "J-Link", "CMSIS-DAP").
+    pub kind: String,
+    /// USB vendor:product, 4 hex digits each ("0483:3748").
+    pub usb_id: String,
+    /// USB serial number, when the probe has one (what selects it).
+    pub serial: Option<String>,
+    /// False when the OS denies access (on Linux: the probe-rs udev rules are missing).
+    pub accessible: bool,
+}
+
+/// A chip of probe-rs's registry, for the picker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ChipView {
+    /// Registry name ("STM32F103C8").
+    pub name: String,
+    /// Family ("STM32F1 Series").
+    pub family: String,
+    /// Programmable flash, bytes.
+    pub flash_bytes: u32,
+    /// RAM, bytes.
+    pub ram_bytes: u32,
+}
+
+/// A firmware ELF found in the firmware output folder (`cargo xtask firmware`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct FirmwareImage {
+    /// Full path.
+    pub path: String,
+    /// File name ("stm32f103c8.elf").
+    pub name: String,
+    /// File size, bytes.
+    pub file_bytes: u32,
+    /// The chip of the board the file is named after, when known ("STM32F103C8").
+    pub chip: Option<String>,
+}
+
+/// What the Flash screen offers: probes, images, and the default chip.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct FlashSetup {
+    /// Connected debug probes.
+    pub probes: Vec<ProbeView>,
+    /// ELF files in the firmware folders that exist.
+    pub images: Vec<FirmwareImage>,
+    /// Folders looked in (for the "no image found" hint).
+    pub image_dirs: Vec<String>,
+    /// The chip to prefill (the first image's board, else STM32F103C8).
+    pub default_chip: String,
+}
+
+/// Flash one image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct FlashImageRequest {
+    /// Chip name as in the registry.
+    pub chip: String,
+    /// Path of the firmware ELF.
+    pub image: String,
+    /// USB serial of the probe; `None` = the only connected probe.
+    pub probe_serial: Option<String>,
+    /// Read the flash back and compare.
+    pub verify: bool,
+    /// Reset into the new firmware afterwards.
+    pub reset: bool,
+}
+
+/// An image checked against a chip (nothing touched).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ImageCheck {
+    /// The chip's registry name.
+    pub chip: String,
+    /// Bytes to program.
+    pub image_bytes: u32,
+    /// Loadable segments.
+    pub segments: u32,
+    /// The chip's flash, bytes.
+    pub flash_bytes: u32,
+}
+
+/// `station://flash`: one step of flashing, for the progress bar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct FlashEvent {
+    /// attached, layout, phase, message or reset.
+    pub kind: String,
+    /// fill, erase, program or verify (kind = phase).
+    pub phase: Option<String>,
+    /// started, progress, finished or failed (kind = phase).
+    pub state: Option<String>,
+    /// Bytes done in this phase.
+    #[cfg_attr(test, ts(type = "number"))]
+    pub done: u64,
+    /// Bytes the phase covers, when known.
+    #[cfg_attr(test, ts(type = "number | null"))]
+    pub total: Option<u64>,
+    /// Probe (attached), plan (layout) or algorithm message text.
+    pub text: Option<String>,
+}
+
+/// A finished flash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct FlashDone {
+    /// The chip.
+    pub chip: String,
+    /// The probe used.
+    pub probe: Option<String>,
+    /// Image bytes.
+    pub image_bytes: u32,
+    /// Bytes programmed (whole pages).
+    pub programmed_bytes: u32,
+    /// Verified by read-back.
+    pub verified: bool,
+    /// Reset afterwards.
+    pub reset: bool,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+/// Provision one device into the open ledger (key and starting code drawn by the back-end).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ProvisionRequest {
+    /// The device's port.
+    pub port: String,
+    /// Model / board name for the ledger and the label.
+    pub model: Option<String>,
+    /// Who provisions (audit).
+    pub operator: Option<String>,
+}
+
+/// A provisioned device: what its label shows. Never its key (nor its starting code).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ProvisionedUnit {
+    /// The serial from the ledger's pattern.
+    pub serial: String,
+    /// The port.
+    pub port: String,
+    /// Model, when given.
+    pub model: Option<String>,
+    /// The count the device reports.
+    pub count: u32,
+    /// Firmware version the device reports (absent if it could not be read again).
+    pub firmware: Option<String>,
+    /// Protocol version the device reports.
+    pub protocol: Option<u32>,
+    /// When (UTC, `YYYY-MM-DDTHH:MM:SSZ`).
+    pub provisioned_at: String,
+    /// Completed from an interrupted earlier run.
+    pub recovered: bool,
+    /// Time for this device, ms.
+    #[cfg_attr(test, ts(type = "number"))]
+    pub duration_ms: u64,
+}
+
+/// `station://progress`: a step of provisioning (connecting, pending, writing, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct StationStep {
+    /// connecting, connected, recovered, ledger_pending, writing, completed, failed, ...
+    pub step: String,
+    /// The port.
+    pub port: String,
+    /// The serial, once known.
+    pub serial: Option<String>,
+    /// One line for people (English).
+    pub text: String,
+}
+
+/// A port probed for the station's queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct DetectedPort {
+    /// Port path.
+    pub port: String,
+    /// usb, pci, bluetooth, other, given or sim.
+    pub source: String,
+    /// device, busy, silent, not-a-device or error.
+    pub state: String,
+    /// Whether a device there holds a key.
+    pub provisioned: bool,
+    /// Its serial, when provisioned.
+    pub serial: Option<String>,
+    /// Its firmware version.
+    pub firmware: Option<String>,
+    /// The USB product, or the simulator's id ("simulator 3").
+    pub label: Option<String>,
+    /// Why, for busy / not-a-device / error.
+    pub message: Option<String>,
+}
+
+/// One unit of a batch (`station://batch`, and the batch's result).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct BatchUnit {
+    /// Position in the queue, from 0.
+    pub index: u32,
+    /// The port.
+    pub port: String,
+    /// queued, running, ok, error or cancelled (never started).
+    pub result: String,
+    /// The serial, when provisioned.
+    pub serial: Option<String>,
+    /// When it started (UTC, RFC 3339).
+    pub started: Option<String>,
+    /// Time for this unit, ms.
+    #[cfg_attr(test, ts(type = "number | null"))]
+    pub duration_ms: Option<u64>,
+    /// Why it failed.
+    pub error: Option<crate::error::CommandError>,
+}
+
+/// A finished (or cancelled) batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct BatchResult {
+    /// Every queued unit, in queue order.
+    pub units: Vec<BatchUnit>,
+    /// Provisioned.
+    pub ok: u32,
+    /// Failed.
+    pub failed: u32,
+    /// Stopped by Cancel before these many units started.
+    pub cancelled: u32,
+    /// The report (the CLI's `--report` CSV) of the units that ran.
+    pub report_csv: String,
 }

@@ -12,6 +12,8 @@ pub mod state;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_station;
 
 use state::AppState;
 use std::sync::Arc;
@@ -22,6 +24,7 @@ use tauri::{Builder, Manager, RunEvent, Runtime};
 pub fn build<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     builder
         .manage(Arc::new(AppState::default()))
+        .manage(Arc::new(commands::station::StationState::default()))
         .invoke_handler(tauri::generate_handler![
             commands::app::app_ready,
             commands::tokens::issue_token,
@@ -40,6 +43,20 @@ pub fn build<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::ledger::unit_detail,
             commands::ledger::ledger_issue,
             commands::ledger::unit_add,
+            // Station: flashing, provisioning, batches.
+            commands::station::station_flash_setup,
+            commands::station::station_chips,
+            commands::station::station_chip,
+            commands::station::station_check_image,
+            commands::station::station_flash,
+            commands::station::station_flash_cancel,
+            commands::station::station_detect,
+            commands::station::station_provision,
+            commands::station::station_batch,
+            commands::station::station_batch_cancel,
+            commands::station::station_save_report,
+            commands::station::station_labels_csv,
+            commands::station::station_save_labels,
         ])
 }
 

@@ -684,6 +684,21 @@ mod bindings {
             LedgerIssueRequest,
             IssueWarning,
             LedgerIssued,
+            // Station (commands::station).
+            ProbeView,
+            ChipView,
+            FirmwareImage,
+            FlashSetup,
+            FlashImageRequest,
+            ImageCheck,
+            FlashEvent,
+            FlashDone,
+            ProvisionRequest,
+            ProvisionedUnit,
+            StationStep,
+            DetectedPort,
+            BatchUnit,
+            BatchResult,
         ]
     }
 

@@ -4,11 +4,14 @@
 //
 // Flow: start a simulated device from the UI → see it identified → issue a token for it →
 // enter it on the device from the UI → see the device's status change → create a ledger
-// (PAYGO_LEDGER), add the device as a unit, issue from the ledger and see it in the unit's
-// history; screenshots of each screen (and of errors, dark theme and French) into ARTIFACTS.
+// (PAYGO_LEDGER), flash without a probe (its error), provision blank simulated devices from
+// Station (one, then a batch of three with its report) and see them in Units, add the device
+// as a unit, issue from the ledger and see it in the unit's history; screenshots of each
+// screen (and of errors, dark theme and French) into ARTIFACTS.
 
-import { lstatSync, mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { lstatSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 
 const WD = process.env.WEBDRIVER_URL ?? "http://127.0.0.1:4444";
 const APP = process.env.APP_PATH;
@@ -232,9 +235,22 @@ async function main() {
   await waitFor(tid("screen-units"), () => true, 30_000);
   await waitFor(tid("units-none"));
   mark("ledger_created");
+  await station();
+  await click(tid("nav-units"));
+  await waitFor(tid("unit-row-SN-000001"));
+  // With units in the ledger, the Add unit form starts folded (and folds again on a redraw).
+  const unfold = () =>
+    wd("POST", s("/execute/sync"), {
+      script: "const d = document.querySelector('details.add-unit'); if (d) d.open = true; return 1",
+      args: [],
+    });
+  await unfold();
   await type(tid("newSerial"), "E2E-1");
+  await unfold();
   await type(tid("newKey"), key);
+  await unfold();
   await type(tid("newStartingCode"), startingCode);
+  await unfold();
   await click(tid("add-unit-submit"));
   await waitFor(tid("unit-row-E2E-1"));
   await waitFor(tid("history-none"));
@@ -276,6 +292,87 @@ async function main() {
   await waitFor(tid("issued-sms"), (x) => x.startsWith("Votre code"));
   await shot("08-issue-dark-fr");
   mark("done");
+}
+
+/** Scroll an element into view before a screenshot (the screens are taller than the window). */
+async function reveal(css) {
+  await wd("POST", s("/execute/sync"), {
+    script: "const el = document.querySelector(arguments[0]); if (el) el.scrollIntoView({ block: 'center' }); return 1",
+    args: [css],
+  });
+}
+
+/** The committed firmware image (linked for the nRF51822), so the flash gets past its checks. */
+const FIXTURE = fileURLToPath(new URL("../../src-tauri/backend/tests/fixtures/size-probe-nrf51.elf", import.meta.url));
+
+// Station: flashing without a probe (its error and hint), then a blank simulated device
+// provisioned into the ledger from the UI (serial from the pattern, label), then a batch of
+// three blank simulated devices with its live rows and report. The units land in Units with no
+// key typed anywhere.
+async function station() {
+  await click(tid("nav-station"));
+  await waitFor(tid("screen-station"));
+  await type(tid("flash-chip"), "nRF51822_xxAA");
+  await type(tid("flash-image"), FIXTURE);
+  await click(tid("flash-check"));
+  await waitFor(tid("flash-checked"), (x) => x.includes("nRF51822_xxAA"));
+  await click(tid("flash-start"));
+  // No probe on the test machine: a clear error with its code and what to do.
+  const flashErr = await waitFor(tid("flash-error"), (x) => x.includes("NO_PROBE"), 30_000);
+  check(flashErr.includes("Error NO_PROBE"), `no-probe error shows its code (got ${flashErr})`);
+  await waitFor(tid("flash-error-hint"), (x) => x.length > 0);
+  await reveal(tid("flash-error"));
+  mark("station_flash_no_probe");
+  await shot("10-station-flash");
+
+  await click(tid("station-sim-blank"));
+  await waitFor(tid("station-devices"), (x) => x.includes("blank"));
+  await type(tid("station-model"), "SHS-10");
+  await click(tid("station-provision"));
+  const serial = await waitFor(tid("station-serial"), (x) => /^SN-\d{6}$/.test(x), 30_000);
+  check(serial === "SN-000001", `first serial of the default pattern (got ${serial})`);
+  const line = await waitFor(tid("station-label-line"), (x) => x.startsWith(serial));
+  check(/ · SHS-10 · \d{4}-\d{2}-\d{2} · fw \S+ · protocol \d+$/.test(line), `label line (got ${line})`);
+  check(!/[0-9a-f]{32}/i.test(await waitFor(tid("provision-card"))), "no key on the screen");
+  await click(tid("label-copy"));
+  await waitFor(tid("label-copy"), (x) => x === "Copied");
+  // The same device again: refused, left untouched.
+  await click(tid("station-provision"));
+  await waitFor(tid("station-error"), (x) => x.includes("ALREADY_PROVISIONED"), 30_000);
+  await click(tid("station-sim-blank"));
+  await waitFor(tid("station-devices"), (x) => (x.match(/blank/g) ?? []).length === 1 && x.includes(serial));
+  await click(tid("station-provision"));
+  await waitFor(tid("station-serial"), (x) => x === "SN-000002", 30_000);
+  await reveal(tid("station-label"));
+  mark("station_provisioned");
+  await shot("11-station-provisioned");
+
+  await click(tid("nav-batch"));
+  await waitFor(tid("screen-batch"));
+  await click(tid("batch-sims"));
+  await waitFor(tid("batch-start"), (x) => x.includes("3"), 30_000);
+  await click(tid("batch-start"));
+  const summary = await waitFor(tid("batch-summary"), (x) => x.includes("0 to go"), 60_000);
+  check(summary.startsWith("3 provisioned · 0 failed"), `batch summary (got ${summary})`);
+  const report = await waitFor(tid("batch-report"));
+  const rows = report.trim().split("\n");
+  check(rows[0] === "serial,port,started,duration_ms,result,error_code,error_message", `report header (got ${rows[0]})`);
+  check(rows.length === 4 && rows.slice(1).every((r) => /^SN-00000[345],.*,ok,,$/.test(r)), `report rows (got ${report})`);
+  const reportPath = join(resolve(OUT), "batch-report.csv");
+  await type(tid("report-path"), reportPath);
+  await click(tid("report-save"));
+  await waitFor(tid("report-saved"), (x) => x.includes(reportPath));
+  check(readFileSync(reportPath, "utf8").trim() === report.trim(), "saved report is the one shown");
+  // The label lines of the session: the two provisioned one by one and the batch's three.
+  const labelsPath = join(resolve(OUT), "labels.csv");
+  await type(tid("labels-path"), labelsPath);
+  await click(tid("labels-save"));
+  await waitFor(tid("labels-saved"), (x) => x.includes(labelsPath));
+  const labels = readFileSync(labelsPath, "utf8").trim().split("\n");
+  check(labels.length === 6 && labels.slice(1).every((l, i) => l.startsWith(`SN-00000${i + 1},SHS-10,`)), `labels CSV (got ${labels.join(" | ")})`);
+  await reveal(tid("batch-report"));
+  mark("station_batch");
+  await shot("12-station-batch");
 }
 
 let simPort = "";

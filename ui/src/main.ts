@@ -1,4 +1,5 @@
-// App shell: navigation (Fleet › Devices, Units; Station › Issue, Check), language and theme.
+// App shell: navigation (Fleet › Devices, Units; Station › Issue, Check, Flash & provision,
+// Batch), language and theme.
 
 import "./style.css";
 import * as backend from "./lib/backend";
@@ -9,6 +10,7 @@ import { decodeScreen } from "./screens/decode";
 import { devicesScreen, readDevice, refreshPorts } from "./screens/devices";
 import { issueScreen } from "./screens/issue";
 import { refreshLedger, unitsScreen } from "./screens/units";
+import { batchScreen, stationScreen } from "./screens/station";
 import { errorBox } from "./screens/common";
 import { setRenderer, state, update, type Screen } from "./store";
 
@@ -39,7 +41,11 @@ function render(): void {
           ? unitsScreen()
           : state.screen === "issue"
             ? issueScreen()
-            : decodeScreen();
+            : state.screen === "station"
+              ? stationScreen()
+              : state.screen === "batch"
+                ? batchScreen()
+                : decodeScreen();
   } catch (e) {
     screen = h("section", { class: "screen" }, errorBox(BackendError.from(e)));
   }
@@ -56,7 +62,8 @@ function render(): void {
       h("p", { class: "group" }, t("nav.station")),
       navButton("issue", t("nav.issue")),
       navButton("decode", t("nav.decode")),
-      h("p", { class: "coming muted" }, t("nav.coming")),
+      navButton("station", t("nav.stationFlash")),
+      navButton("batch", t("nav.batch")),
       h(
         "div",
         { class: "prefs" },

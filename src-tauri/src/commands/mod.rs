@@ -8,6 +8,7 @@ pub mod app;
 pub mod devices;
 pub mod ledger;
 pub mod sim;
+pub mod station;
 pub mod tokens;
 
 use crate::error::{CmdResult, CommandError};

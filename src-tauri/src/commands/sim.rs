@@ -25,6 +25,16 @@ pub fn start(
     state: &Arc<AppState>,
     on_stopped: impl FnOnce(SimStopped) + Send + 'static,
 ) -> CmdResult<SimInfo> {
+    start_with(state, false, on_stopped)
+}
+
+/// [`start`], or with `blank` a simulated device with no key at all, as a new board comes
+/// off the line: the station provisions it (and the key then lives only in the ledger).
+pub fn start_with(
+    state: &Arc<AppState>,
+    blank: bool,
+    on_stopped: impl FnOnce(SimStopped) + Send + 'static,
+) -> CmdResult<SimInfo> {
     let id = state.next_sim_id();
     let key = random_bytes::<16>()?;
     let starting_code = u32::from_le_bytes(random_bytes::<4>()?) % 1_000_000_000;
@@ -39,21 +49,37 @@ pub fn start(
         link: link.clone(),
         state: None,
         clock_speed: 1.0,
-        provision: Some(paygo::device::prov_line(
-            &serial,
-            &key,
-            starting_code,
-            1,
-            false,
-            1,
-        )?),
+        provision: if blank {
+            None
+        } else {
+            Some(paygo::device::prov_line(
+                &serial,
+                &key,
+                starting_code,
+                1,
+                false,
+                1,
+            )?)
+        },
     };
-    let info = SimInfo {
-        id,
-        port: link.display().to_string(),
-        serial,
-        key: key.iter().map(|b| format!("{b:02x}")).collect(),
-        starting_code,
+    let info = if blank {
+        SimInfo {
+            id,
+            port: link.display().to_string(),
+            serial: String::new(),
+            key: String::new(),
+            starting_code: 0,
+            blank: true,
+        }
+    } else {
+        SimInfo {
+            id,
+            port: link.display().to_string(),
+            serial,
+            key: key.iter().map(|b| format!("{b:02x}")).collect(),
+            starting_code,
+            blank: false,
+        }
     };
     let stop = Arc::new(AtomicBool::new(false));
     let (ready_tx, ready_rx) = mpsc::channel();
@@ -150,16 +176,19 @@ pub fn stop(state: &AppState, id: u32) -> CmdResult<()> {
     }
 }
 
-/// `start_sim`: see [`start`]; emits `sim://ready` once it serves, `sim://stopped` when it ends.
+/// `start_sim`: see [`start`] (`blank: true`: see [`start_with`]); emits `sim://ready` once
+/// it serves, `sim://stopped` when it ends.
 #[tauri::command]
 pub async fn start_sim<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, Arc<AppState>>,
+    blank: Option<bool>,
 ) -> CmdResult<SimInfo> {
     let state = Arc::clone(&state);
     let events = app.clone();
+    let blank = blank.unwrap_or(false);
     let info = blocking(move || {
-        start(&state, move |stopped| {
+        start_with(&state, blank, move |stopped| {
             let _ = events.emit(events::SIM_STOPPED, stopped);
         })
     })

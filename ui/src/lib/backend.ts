@@ -56,7 +56,7 @@ export const listPorts = () => call<PortInfo[]>("list_ports");
 export const readDevice = (port: string) => call<DeviceView>("read_device", { port });
 export const enterToken = (port: string, token: string) =>
   call<TokenEntry>("enter_token", { port, token });
-export const startSim = () => call<SimInfo>("start_sim");
+export const startSim = (blank = false) => call<SimInfo>("start_sim", { blank });
 export const stopSim = (id: number) => call<null>("stop_sim", { id });
 export const listSims = () => call<SimInfo[]>("list_sims");
 
@@ -75,3 +75,38 @@ export const onSimReady = (f: (s: SimInfo) => void): Promise<UnlistenFn> =>
   listen<SimInfo>("sim://ready", (e) => f(e.payload));
 export const onSimStopped = (f: (s: SimStopped) => void): Promise<UnlistenFn> =>
   listen<SimStopped>("sim://stopped", (e) => f(e.payload));
+
+// Station: flashing, provisioning, batches (commands::station).
+import type { BatchResult } from "./bindings/BatchResult";
+import type { BatchUnit } from "./bindings/BatchUnit";
+import type { ChipView } from "./bindings/ChipView";
+import type { DetectedPort } from "./bindings/DetectedPort";
+import type { FlashDone } from "./bindings/FlashDone";
+import type { FlashEvent } from "./bindings/FlashEvent";
+import type { FlashImageRequest } from "./bindings/FlashImageRequest";
+import type { FlashSetup } from "./bindings/FlashSetup";
+import type { ImageCheck } from "./bindings/ImageCheck";
+import type { ProvisionedUnit } from "./bindings/ProvisionedUnit";
+import type { ProvisionRequest } from "./bindings/ProvisionRequest";
+import type { StationStep } from "./bindings/StationStep";
+
+export const stationFlashSetup = () => call<FlashSetup>("station_flash_setup");
+export const stationChips = (query: string) => call<string[]>("station_chips", { query });
+export const stationChip = (name: string) => call<ChipView>("station_chip", { name });
+export const stationCheckImage = (req: FlashImageRequest) => call<ImageCheck>("station_check_image", { req });
+export const stationFlash = (req: FlashImageRequest) => call<FlashDone>("station_flash", { req });
+export const stationFlashCancel = () => call<boolean>("station_flash_cancel");
+export const stationDetect = () => call<DetectedPort[]>("station_detect");
+export const stationProvision = (req: ProvisionRequest) => call<ProvisionedUnit>("station_provision", { req });
+export const stationBatch = (ports: string[], model: string | null, operator: string | null) =>
+  call<BatchResult>("station_batch", { ports, model, operator });
+export const stationBatchCancel = () => call<boolean>("station_batch_cancel");
+export const stationSaveReport = (path: string) => call<string>("station_save_report", { path });
+export const stationLabelsCsv = () => call<string>("station_labels_csv");
+export const stationSaveLabels = (path: string) => call<string>("station_save_labels", { path });
+export const onStationFlash = (f: (e: FlashEvent) => void): Promise<UnlistenFn> =>
+  listen<FlashEvent>("station://flash", (e) => f(e.payload));
+export const onStationProgress = (f: (s: StationStep) => void): Promise<UnlistenFn> =>
+  listen<StationStep>("station://progress", (e) => f(e.payload));
+export const onStationBatch = (f: (u: BatchUnit) => void): Promise<UnlistenFn> =>
+  listen<BatchUnit>("station://batch", (e) => f(e.payload));

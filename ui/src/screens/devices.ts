@@ -146,7 +146,8 @@ function details(v: DeviceView, d: DeviceEntry): HTMLElement {
           st.lastResult ? row(t("device.lastResult"), resultText(st.lastResult)) : null,
         ].flat().filter((x): x is HTMLElement => x !== null)
       : row(t("device.state"), t("device.notProvisioned")),
-    d.sim
+    // A blank simulator has no demo key: once provisioned, its key lives only in the ledger.
+    d.sim && !d.sim.blank
       ? [
           row(t("device.key"), h("code", {}, d.sim.key), "device-key"),
           row(t("device.startingCode"), String(d.sim.startingCode), "device-starting-code"),

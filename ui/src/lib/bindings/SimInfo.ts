@@ -23,4 +23,9 @@ key: string,
 /**
  * Its starting code.
  */
-startingCode: number, };
+startingCode: number, 
+/**
+ * Started blank (unprovisioned, for the station): `serial` and `key` are empty and
+ * `starting_code` is 0 until it is provisioned (the key then lives only in the ledger).
+ */
+blank: boolean, };
