@@ -62,3 +62,26 @@ pub fn app_ready<R: Runtime>(app: AppHandle<R>, first_paint_ms: f64) {
         app.exit(0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_values() {
+        assert_eq!(Probe::from_env_value(None), Probe::Log);
+        assert_eq!(Probe::from_env_value(Some("")), Probe::Log);
+        assert_eq!(Probe::from_env_value(Some("1")), Probe::Print);
+        assert_eq!(Probe::from_env_value(Some("print")), Probe::Print);
+        assert_eq!(Probe::from_env_value(Some(" exit\n")), Probe::Exit);
+    }
+
+    #[test]
+    fn the_report_line_is_what_bench_app_parses() {
+        // xtask bench_app reads `interactive_ms=` and `first_paint_ms=` as numbers.
+        assert_eq!(
+            report_line(412.345, 98.0),
+            "interactive_ms=412.3 first_paint_ms=98.0"
+        );
+    }
+}
