@@ -119,6 +119,7 @@ pub fn units(
         } else {
             page_size
         },
+        ..UnitQuery::default()
     };
     with_ledger(state, |l| {
         let p = l.list_units(&q)?;
