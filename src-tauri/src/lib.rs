@@ -12,6 +12,8 @@ pub mod state;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_fleet;
 
 use state::AppState;
 use std::sync::Arc;
@@ -39,6 +41,13 @@ pub fn build<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::ledger::unit_detail,
             commands::ledger::ledger_issue,
             commands::ledger::unit_add,
+            // Fleet views (commands::fleet).
+            commands::fleet::fleet_units,
+            commands::fleet::fleet_unit,
+            commands::fleet::fleet_assign,
+            commands::fleet::fleet_set_status,
+            commands::fleet::fleet_quote,
+            commands::fleet::fleet_stats,
         ])
 }
 

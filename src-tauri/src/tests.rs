@@ -684,6 +684,21 @@ mod bindings {
             LedgerIssueRequest,
             IssueWarning,
             LedgerIssued,
+            // Fleet (commands::fleet).
+            FleetSort,
+            FleetUnitsQuery,
+            FleetUnitRow,
+            FleetUnitPage,
+            FleetCustomer,
+            FleetPayment,
+            FleetUnit,
+            FleetAssign,
+            FleetStatusChange,
+            FleetQuote,
+            FleetStatusCount,
+            FleetBucket,
+            FleetExpiring,
+            FleetStats,
         ]
     }
 

@@ -5,6 +5,7 @@
 //! [`crate::build`].
 
 pub mod devices;
+pub mod fleet;
 pub mod ledger;
 pub mod sim;
 pub mod tokens;
