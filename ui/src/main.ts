@@ -8,6 +8,7 @@ import { LANGS, pickLang, setLang, t, type Lang } from "./lib/i18n";
 import { decodeScreen } from "./screens/decode";
 import { devicesScreen, readDevice, refreshPorts } from "./screens/devices";
 import { issueScreen } from "./screens/issue";
+import { loadStats, overviewScreen } from "./screens/overview";
 import { refreshLedger, unitsScreen } from "./screens/units";
 import { errorBox } from "./screens/common";
 import { setRenderer, state, update, type Screen } from "./store";
@@ -21,7 +22,11 @@ function navButton(screen: Screen, label: string): HTMLElement {
       class: state.screen === screen ? "nav active" : "nav",
       "aria-current": state.screen === screen ? "page" : undefined,
       "data-testid": `nav-${screen}`,
-      onclick: () => update((s) => (s.screen = screen)),
+      onclick: () => {
+        update((s) => (s.screen = screen));
+        // Fleet › Overview: fresh numbers each time it is opened.
+        if (screen === "overview") void loadStats();
+      },
     },
     label,
   );
@@ -39,7 +44,9 @@ function render(): void {
           ? unitsScreen()
           : state.screen === "issue"
             ? issueScreen()
-            : decodeScreen();
+            : state.screen === "overview"
+              ? overviewScreen()
+              : decodeScreen();
   } catch (e) {
     screen = h("section", { class: "screen" }, errorBox(BackendError.from(e)));
   }
@@ -53,6 +60,7 @@ function render(): void {
       h("p", { class: "group" }, t("nav.fleet")),
       navButton("devices", t("nav.devices")),
       navButton("units", t("nav.units")),
+      navButton("overview", t("nav.overview")),
       h("p", { class: "group" }, t("nav.station")),
       navButton("issue", t("nav.issue")),
       navButton("decode", t("nav.decode")),
