@@ -108,7 +108,10 @@ function render(): void {
   const focused = document.activeElement;
   const focusId = focused instanceof HTMLInputElement && focused.id ? focused.id : null;
   const caret = focusId ? (focused as HTMLInputElement).selectionStart : null;
+  // ...and their place on a long screen (the unit panel, the issued token).
+  const scrollTop = root.querySelector("main")?.scrollTop ?? 0;
   root.replaceChildren(shell);
+  shell.querySelector("main")?.scrollTo({ top: scrollTop });
   if (focusId) {
     const again = document.getElementById(focusId);
     if (again instanceof HTMLInputElement) {

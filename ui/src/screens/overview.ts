@@ -4,7 +4,7 @@
 
 import * as backend from "../lib/backend";
 import { BackendError } from "../lib/backend";
-import { barChart, bucketLabel, formatDays, labelledBars, tzOffsetSecs, type ChartModel } from "../lib/fleet";
+import { barChart, bucketLabel, formatDays, labelledBars, tzOffsetSecs, type Bar, type ChartModel } from "../lib/fleet";
 import { h } from "../lib/dom";
 import { formatTime } from "../lib/ledger";
 import { t } from "../lib/i18n";
@@ -38,6 +38,12 @@ function svg(tag: string, attrs: Record<string, string | number>, ...children: (
   return el;
 }
 
+/** A bar's label under the axis; the first and last are anchored inside the chart's edges. */
+function axisLabel(b: Bar, first: boolean, last: boolean, height: number): SVGElement {
+  const [x, anchor] = last ? [b.x + b.width, "end"] : first ? [b.x, "start"] : [b.x + b.width / 2, "middle"];
+  return svg("text", { x, y: height - 5, "text-anchor": anchor, class: "label" }, b.label);
+}
+
 /** One bar chart: bars with their value on top (when labelled) and a label below. */
 function chart(testid: string, title: string, model: ChartModel, format: (v: number) => string, maxLabels: number): HTMLElement {
   const labelled = labelledBars(model.bars.length, maxLabels);
@@ -61,9 +67,7 @@ function chart(testid: string, title: string, model: ChartModel, format: (v: num
         labelled.has(i) && b.value > 0
           ? svg("text", { x: b.x + b.width / 2, y: b.y - 3, "text-anchor": "middle", class: "value" }, format(b.value))
           : "",
-        labelled.has(i)
-          ? svg("text", { x: b.x + b.width / 2, y: model.height - 5, "text-anchor": "middle", class: "label" }, b.label)
-          : "",
+        labelled.has(i) ? axisLabel(b, i === 0, i === last && model.bars.length > 1, model.height) : "",
       ),
     ),
   );

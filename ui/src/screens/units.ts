@@ -8,7 +8,7 @@ import { BackendError } from "../lib/backend";
 import type { LedgerAction } from "../lib/bindings/LedgerAction";
 import { h } from "../lib/dom";
 import type { FleetSort } from "../lib/bindings/FleetSort";
-import { creditLeft, formatDays, nextSort, receiptRows, SORT_COLUMNS, sortMark } from "../lib/fleet";
+import { creditLeft, formatDate, formatDays, nextSort, receiptRows, SORT_COLUMNS, sortMark } from "../lib/fleet";
 import { groupDigits } from "../lib/format";
 import { lang, t, type Key } from "../lib/i18n";
 import {
@@ -160,6 +160,8 @@ async function issue(): Promise<void> {
     });
     await showUnit(serial);
     await loadUnits();
+    // The new token in view, not below the form (field staff read it out straight away).
+    document.querySelector('[data-testid="lissued"]')?.scrollIntoView({ block: "nearest" });
   } catch (e) {
     update((s) => {
       s.lissueError = BackendError.from(e);
@@ -170,6 +172,16 @@ async function issue(): Promise<void> {
   } finally {
     update((s) => (s.lissueBusy = false));
   }
+}
+
+// Whole-screen redraws rebuild <details>: remember which ones the user opened or closed.
+const detailsState = new Map<string, boolean>();
+
+function details(id: string, openByDefault: boolean): Record<string, unknown> {
+  return {
+    open: (detailsState.get(id) ?? openByDefault) ? true : undefined,
+    ontoggle: (e: Event) => detailsState.set(id, (e.target as HTMLDetailsElement).open),
+  };
 }
 
 function sortBy(column: FleetSort): void {
@@ -318,12 +330,10 @@ async function addUnit(): Promise<void> {
   });
   try {
     const { serial, key, startingCode } = checked.value;
-    const unit = await backend.unitAdd(serial, key, startingCode);
-    update((s) => {
-      s.addUnit = { serial: "", key: "", startingCode: "" };
-      s.unit = unit;
-      s.lissued = undefined;
-    });
+    await backend.unitAdd(serial, key, startingCode);
+    update((s) => (s.addUnit = { serial: "", key: "", startingCode: "" }));
+    // Through showUnit: the customer / status / payments part comes with it.
+    await showUnit(serial);
     await loadUnits();
   } catch (e) {
     update((s) => (s.addUnitError = BackendError.from(e)));
@@ -336,7 +346,7 @@ function addUnitForm(): HTMLElement {
   const f = state.addUnit;
   return h(
     "details",
-    { class: "add-unit", open: state.units?.total === 0 ? true : undefined },
+    { class: "add-unit", ...details("add-unit", state.units?.total === 0) },
     h("summary", { "data-testid": "add-unit-open" }, t("units.add")),
     h("p", { class: "muted" }, t("units.addIntro")),
     h(
@@ -426,6 +436,17 @@ function creditText(creditUntil: number | null): string {
   return left.expired ? `${when} (${t("fleet.expired")})` : `${when} (${t("fleet.left", { days: left.days, hours: left.hours })})`;
 }
 
+/** The table's compact form: the date, what is left below it. */
+function creditCell(creditUntil: number | null): (HTMLElement | string)[] {
+  const left = creditLeft(creditUntil, Date.now() / 1000);
+  if (creditUntil === null || left === null) return [];
+  return [
+    formatDate(creditUntil),
+    h("br", {}),
+    h("small", { class: left.expired ? "expired" : "muted" }, left.expired ? t("fleet.expired") : t("fleet.left", { days: left.days, hours: left.hours })),
+  ];
+}
+
 function unitsTable(): HTMLElement {
   const page = state.units;
   const pages = page ? pageCount(page.total, page.pageSize) : 1;
@@ -500,8 +521,8 @@ function unitsTable(): HTMLElement {
                 h("td", {}, u.status),
                 h("td", {}, u.count),
                 h("td", {}, u.customer ?? "", u.phone ? h("small", { class: "muted" }, ` ${u.phone}`) : null),
-                h("td", { "data-testid": `credit-${u.serial}` }, creditText(u.creditUntil)),
-                h("td", {}, u.lastTokenAt === null ? "" : formatTime(u.lastTokenAt)),
+                h("td", { "data-testid": `credit-${u.serial}` }, creditCell(u.creditUntil)),
+                h("td", {}, u.lastTokenAt === null ? "" : formatDate(u.lastTokenAt)),
               ),
             ),
           ),
@@ -673,7 +694,7 @@ function customerSection(): HTMLElement | null {
     ),
     h(
       "details",
-      { class: "unit-edit", open: c === null ? true : undefined },
+      { class: "unit-edit", ...details(`assign-${fu.serial}`, c === null) },
       h("summary", { "data-testid": "assign-open" }, t("unit.assign")),
       h(
         "form",
@@ -704,7 +725,7 @@ function customerSection(): HTMLElement | null {
     fu.nextStatuses.length > 0
       ? h(
           "details",
-          { class: "unit-edit" },
+          { class: "unit-edit", ...details("status", false) },
           h("summary", { "data-testid": "status-open" }, t("unit.changeStatus")),
           h(
             "form",
@@ -938,7 +959,7 @@ export function unitsScreen(): HTMLElement {
   if (!state.ledger?.unlocked) return ledgerForm();
   return h(
     "section",
-    { class: "screen two-col", "data-testid": "screen-units" },
+    { class: "screen two-col units-screen", "data-testid": "screen-units" },
     h(
       "div",
       {},
