@@ -32,6 +32,9 @@ function navButton(screen: Screen, label: string): HTMLElement {
   );
 }
 
+/** The screen last drawn (a new screen starts at its top). */
+let drawnScreen: Screen | undefined;
+
 function render(): void {
   document.documentElement.lang = state.lang;
   document.documentElement.dataset.theme = state.theme;
@@ -109,7 +112,8 @@ function render(): void {
   const focusId = focused instanceof HTMLInputElement && focused.id ? focused.id : null;
   const caret = focusId ? (focused as HTMLInputElement).selectionStart : null;
   // ...and their place on a long screen (the unit panel, the issued token).
-  const scrollTop = root.querySelector("main")?.scrollTop ?? 0;
+  const scrollTop = drawnScreen === state.screen ? (root.querySelector("main")?.scrollTop ?? 0) : 0;
+  drawnScreen = state.screen;
   root.replaceChildren(shell);
   shell.querySelector("main")?.scrollTo({ top: scrollTop });
   if (focusId) {

@@ -10,7 +10,7 @@ import { formatTime } from "../lib/ledger";
 import { t } from "../lib/i18n";
 import { state, update } from "../store";
 import { errorBox } from "./common";
-import { showUnit } from "./units";
+import { refreshLedger, showUnit } from "./units";
 
 const WEEK_CHOICES = [4, 8, 12, 26];
 const SVG = "http://www.w3.org/2000/svg";
@@ -26,6 +26,8 @@ export async function loadStats(): Promise<void> {
     });
   } catch (e) {
     update((s) => (s.statsError = BackendError.from(e)));
+    // Auto-locked while idle: say so instead of a stale chart.
+    if (BackendError.from(e).code === "LEDGER_CLOSED") await refreshLedger();
   } finally {
     update((s) => (s.statsBusy = false));
   }

@@ -215,6 +215,7 @@ async function pick(): Promise<void> {
     });
   } catch (e) {
     update((s) => (s.pickError = BackendError.from(e)));
+    if (BackendError.from(e).code === "LEDGER_CLOSED") await refreshLedger();
   }
 }
 
