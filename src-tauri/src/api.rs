@@ -653,3 +653,250 @@ pub struct BatchResult {
     /// The report (the CLI's `--report` CSV) of the units that ran.
     pub report_csv: String,
 }
+
+// ---- Fleet (commands::fleet): sorted units, unit detail, overview charts, quotes. ----
+
+/// Columns the Units table sorts by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum FleetSort {
+    /// Serial.
+    Serial,
+    /// Lifecycle status.
+    Status,
+    /// Customer name.
+    Customer,
+    /// When the credit ends.
+    CreditUntil,
+    /// When the last token was issued.
+    LastToken,
+}
+
+/// What the Units table asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct FleetUnitsQuery {
+    /// Serial, customer name or phone (substring).
+    pub search: Option<String>,
+    /// Only this status.
+    pub status: Option<String>,
+    /// Sort column.
+    pub sort: FleetSort,
+    /// Descending.
+    pub descending: bool,
+    /// Page, from 1.
+    pub page: u32,
+    /// Rows per page (0: 50).
+    pub page_size: u32,
+}
+
+/// One row of the sorted Units table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct FleetUnitRow {
+    /// Serial.
+    pub serial: String,
+    /// Model.
+    pub model: Option<String>,
+    /// Lifecycle status.
+    pub status: String,
+    /// Count of the last token issued.
+    pub count: u32,
+    /// Customer name.
+    pub customer: Option<String>,
+    /// Customer phone.
+    pub phone: Option<String>,
+    /// When the credit ends (ledger view), Unix seconds.
+    #[cfg_attr(test, ts(type = "number | null"))]
+    pub credit_until: Option<i64>,
+    /// When the last token was issued, Unix seconds.
+    #[cfg_attr(test, ts(type = "number | null"))]
+    pub last_token_at: Option<i64>,
+}
+
+/// A sorted page of units.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct FleetUnitPage {
+    /// Matching units in total.
+    pub total: u32,
+    /// This page, from 1.
+    pub page: u32,
+    /// Rows per page.
+    pub page_size: u32,
+    /// Sort column.
+    pub sort: FleetSort,
+    /// Descending.
+    pub descending: bool,
+    /// The rows.
+    pub units: Vec<FleetUnitRow>,
+}
+
+/// A customer as the unit detail shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct FleetCustomer {
+    /// Name.
+    pub name: String,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Location.
+    pub location: Option<String>,
+}
+
+/// A payment recorded with a token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct FleetPayment {
+    /// The token's count.
+    pub count: u32,
+    /// Payment reference.
+    pub payment_ref: Option<String>,
+    /// Money received, as a decimal ("12.5").
+    pub amount: Option<String>,
+    /// Days the token carried.
+    pub days: Option<f64>,
+    /// Unix seconds.
+    #[cfg_attr(test, ts(type = "number"))]
+    pub created_at: i64,
+}
+
+/// What the unit detail shows besides its token history (`unit_detail`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct FleetUnit {
+    /// Serial.
+    pub serial: String,
+    /// Lifecycle status.
+    pub status: String,
+    /// Statuses it can be moved to by hand.
+    pub next_statuses: Vec<String>,
+    /// Restricted digits (15/20-digit tokens of 1-4).
+    pub restricted: bool,
+    /// The customer, when assigned.
+    pub customer: Option<FleetCustomer>,
+    /// Days per currency unit.
+    pub tariff_days_per_unit: Option<f64>,
+    /// Free-text notes.
+    pub notes: Option<String>,
+    /// When the credit ends (ledger view), Unix seconds.
+    #[cfg_attr(test, ts(type = "number | null"))]
+    pub credit_until: Option<i64>,
+    /// When the last token was issued.
+    #[cfg_attr(test, ts(type = "number | null"))]
+    pub last_token_at: Option<i64>,
+    /// Tokens that recorded a payment (reference or amount), newest first.
+    pub payments: Vec<FleetPayment>,
+}
+
+/// Assign a customer (and optionally a tariff) to a unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct FleetAssign {
+    /// The unit.
+    pub serial: String,
+    /// Customer name.
+    pub name: String,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Days per currency unit, as typed ("7", "2.5"); empty keeps the current tariff.
+    pub tariff: Option<String>,
+    /// Who does it.
+    pub operator: Option<String>,
+}
+
+/// Move a unit to another lifecycle status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct FleetStatusChange {
+    /// The unit.
+    pub serial: String,
+    /// The new status.
+    pub status: String,
+    /// Who does it (required).
+    pub operator: String,
+    /// Why (required).
+    pub reason: String,
+}
+
+/// The days a payment buys on a unit, before issuing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct FleetQuote {
+    /// The unit.
+    pub serial: String,
+    /// Days per currency unit.
+    pub tariff_days_per_unit: f64,
+    /// Days the token will carry.
+    pub days: f64,
+}
+
+/// Units in one status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct FleetStatusCount {
+    /// Status.
+    pub status: String,
+    /// Units.
+    pub units: u32,
+}
+
+/// One bar of the tokens / days-sold chart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct FleetBucket {
+    /// Start of the day or week (local midnight), Unix seconds.
+    #[cfg_attr(test, ts(type = "number"))]
+    pub start: i64,
+    /// Tokens issued.
+    pub tokens: u32,
+    /// Days sold (ADD_TIME tokens).
+    pub days_sold: f64,
+}
+
+/// A unit whose credit ends soon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct FleetExpiring {
+    /// Serial.
+    pub serial: String,
+    /// Customer name.
+    pub customer: Option<String>,
+    /// Customer phone.
+    pub phone: Option<String>,
+    /// When the credit ends, Unix seconds.
+    #[cfg_attr(test, ts(type = "number"))]
+    pub credit_until: i64,
+}
+
+/// Fleet › Overview.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct FleetStats {
+    /// Units in the ledger.
+    pub total_units: u32,
+    /// Every status, zeros included.
+    pub by_status: Vec<FleetStatusCount>,
+    /// True: one bar per week; false: per day.
+    pub weekly: bool,
+    /// Oldest first, the current day/week last.
+    pub series: Vec<FleetBucket>,
+    /// Credit ending in the next 7 days, soonest first (at most 100).
+    pub expiring: Vec<FleetExpiring>,
+    /// All units whose credit ends in the next 7 days.
+    pub expiring_total: u32,
+}

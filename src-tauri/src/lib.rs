@@ -14,6 +14,7 @@ pub mod state;
 mod tests;
 #[cfg(test)]
 mod tests_station;
+mod tests_fleet;
 
 use state::AppState;
 use std::sync::Arc;
@@ -57,6 +58,13 @@ pub fn build<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::station::station_save_report,
             commands::station::station_labels_csv,
             commands::station::station_save_labels,
+            // Fleet views (commands::fleet).
+            commands::fleet::fleet_units,
+            commands::fleet::fleet_unit,
+            commands::fleet::fleet_assign,
+            commands::fleet::fleet_set_status,
+            commands::fleet::fleet_quote,
+            commands::fleet::fleet_stats,
         ])
 }
 

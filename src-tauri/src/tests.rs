@@ -699,6 +699,21 @@ mod bindings {
             DetectedPort,
             BatchUnit,
             BatchResult,
+            // Fleet (commands::fleet).
+            FleetSort,
+            FleetUnitsQuery,
+            FleetUnitRow,
+            FleetUnitPage,
+            FleetCustomer,
+            FleetPayment,
+            FleetUnit,
+            FleetAssign,
+            FleetStatusChange,
+            FleetQuote,
+            FleetStatusCount,
+            FleetBucket,
+            FleetExpiring,
+            FleetStats,
         ]
     }
 

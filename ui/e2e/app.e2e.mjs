@@ -8,6 +8,7 @@
 // Station (one, then a batch of three with its report) and see them in Units, add the device
 // as a unit, issue from the ledger and see it in the unit's history; screenshots of each
 // screen (and of errors, dark theme and French) into ARTIFACTS.
+// Then Fleet: sort the Units table, the Overview charts, a customer + tariff, issuing by amount.
 
 import { lstatSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -291,6 +292,109 @@ async function main() {
   await click(tid("nav-issue"));
   await waitFor(tid("issued-sms"), (x) => x.startsWith("Votre code"));
   await shot("08-issue-dark-fr");
+
+  // Fleet: back to English and the light theme; a second unit, then sort the Units table by
+  // clicking its headers; the Overview's chart shows the 7 days issued above; assign a
+  // customer + tariff in the unit detail, find the unit by the customer's phone, issue by
+  // amount and see the days before and after issuing, and the printable receipt.
+  await click(tid("theme"));
+  await wd("POST", s("/execute/sync"), {
+    script:
+      "const l = document.querySelector('[data-testid=lang]'); l.value = 'en'; l.dispatchEvent(new Event('change')); return 1",
+    args: [],
+  });
+  const rowOrder = async () =>
+    wd("POST", s("/execute/sync"), {
+      script:
+        "return [...document.querySelectorAll('[data-testid=units-table] tbody tr')].map((r) => r.dataset.testid.replace('unit-row-', '')).join(',')",
+      args: [],
+    });
+  const waitOrder = (want) =>
+    retry(`units in order ${want}`, async () => ((await rowOrder()) === want ? true : undefined)).catch(async (e) => {
+      throw new Error(`${e.message}; order: ${await rowOrder()}`);
+    });
+  await click(tid("nav-units"));
+  await waitFor(tid("unit-row-E2E-1"));
+  // Open the "Add unit" panel whether or not it still is.
+  await wd("POST", s("/execute/sync"), { script: "document.querySelector('details.add-unit').open = true; return 1", args: [] });
+  await type(tid("newSerial"), "E2E-0");
+  await type(tid("newKey"), key);
+  await click(tid("add-unit-submit"));
+  await waitFor(tid("unit-row-E2E-0"));
+  await waitOrder("E2E-0,E2E-1");
+  await click(tid("sort-serial"));
+  await waitOrder("E2E-1,E2E-0");
+  await click(tid("sort-credit_until"));
+  await waitOrder("E2E-0,E2E-1");
+  await click(tid("sort-credit_until"));
+  await waitOrder("E2E-1,E2E-0");
+  check((await attr('th[aria-sort="descending"]', "aria-sort")) === "descending", "sorted column marked");
+  await waitFor(tid("credit-E2E-1"), (x) => /left/.test(x));
+  await shot("20-fleet-sorted");
+  mark("fleet_sorted");
+
+  const daysToday = async () => Number(await attr(tid("chart-days-last"), "data-value"));
+  await click(tid("nav-overview"));
+  await waitFor(tid("chart-days"));
+  await retry("the days chart shows today's 7 days", async () => ((await daysToday()) === 7 ? true : undefined));
+  check(Number(await attr(tid("chart-tokens-last"), "data-value")) === 1, "one token issued today");
+  await waitFor(tid("chart-status"), (x) => x.includes("2 units"));
+  await shot("21-overview");
+  await click(tid("overview-weekly"));
+  await retry("weekly bars", async () => ((await daysToday()) === 7 && (await find(tid("overview-weekly") + ".active")) ? true : undefined));
+  mark("fleet_overview");
+
+  await click(tid("nav-units"));
+  await click(`${tid("unit-row-E2E-1")} td`);
+  await waitFor(tid("unit-customer"), (x) => /Not assigned/.test(x));
+  await type(tid("customerName"), "Awa Diop");
+  await type(tid("customerPhone"), "+221 77 123 45 67");
+  await type(tid("tariff"), "2.5");
+  await click(tid("assign-submit"));
+  await waitFor(tid("unit-customer"), (x) => x === "Awa Diop");
+  await waitFor(tid("unit-tariff"), (x) => x.includes("2.5"));
+  await waitFor(tid("payments"), (x) => x.includes("MPESA-E2E-1"));
+  await shot("22-unit-detail-customer");
+
+  // Field staff: find the unit by the customer's phone, issue by amount.
+  await click(`${tid("unit-row-E2E-0")} td`);
+  await waitFor(tid("unit-customer"), (x) => /Not assigned/.test(x));
+  await type(tid("pickSearch"), "77 123");
+  await click(tid("pick-E2E-1"));
+  await waitFor(tid("unit-customer"), (x) => x === "Awa Diop");
+  await wd("POST", s("/execute/sync"), {
+    script:
+      "const a = document.querySelector('[data-testid=laction]'); a.value = 'ADD_AMOUNT'; a.dispatchEvent(new Event('change')); return 1",
+    args: [],
+  });
+  // The form sits below the unit's facts: bring it into view (main is the scroll container).
+  const reveal = (id) =>
+    wd("POST", s("/execute/sync"), {
+      script: `document.querySelector('[data-testid="${id}"]').scrollIntoView({ block: "center" }); return 1`,
+      args: [],
+    });
+  await reveal("amount");
+  await type(tid("amount"), "4");
+  const quoted = await waitFor(tid("lquote"), (x) => x.includes("10 days"));
+  check((await attr(tid("lquote"), "data-days")) === "10", `4 × 2.5 = 10 days before issuing (got ${quoted})`);
+  await reveal("paymentRef");
+  await type(tid("paymentRef"), "MPESA-E2E-2");
+  await reveal("lissue-submit");
+  await click(tid("lissue-submit"));
+  await waitFor(tid("lissued-days"), (x) => x === "10 days");
+  const amountToken = await waitFor(tid("lissued-token"), (x) => /^\d{3} \d{3} \d{3}$/.test(x));
+  const receipt = await waitFor(tid("receipt"), (x) => x.includes("MPESA-E2E-2"));
+  for (const part of ["E2E-1", "Awa Diop", amountToken, "10"]) check(receipt.includes(part), `receipt shows ${part} (got ${receipt})`);
+  check((await waitFor(tid("lissued-sms"))) === `Your token: ${amountToken}`, "SMS text of the amount token");
+  await waitFor(tid("payments"), (x) => x.includes("MPESA-E2E-2"));
+  await wd("POST", s("/execute/sync"), {
+    script: "document.querySelector('[data-testid=lissued]').scrollIntoView({ block: 'start' }); return 1",
+    args: [],
+  });
+  await shot("23-token-receipt");
+  await click(tid("nav-overview"));
+  await retry("the days chart adds the 10 days", async () => ((await daysToday()) === 17 ? true : undefined));
+  mark("fleet_issued_by_amount");
   mark("done");
 }
 

@@ -9,6 +9,7 @@ import { LANGS, pickLang, setLang, t, type Lang } from "./lib/i18n";
 import { decodeScreen } from "./screens/decode";
 import { devicesScreen, readDevice, refreshPorts } from "./screens/devices";
 import { issueScreen } from "./screens/issue";
+import { loadStats, overviewScreen } from "./screens/overview";
 import { refreshLedger, unitsScreen } from "./screens/units";
 import { batchScreen, stationScreen } from "./screens/station";
 import { errorBox } from "./screens/common";
@@ -23,11 +24,18 @@ function navButton(screen: Screen, label: string): HTMLElement {
       class: state.screen === screen ? "nav active" : "nav",
       "aria-current": state.screen === screen ? "page" : undefined,
       "data-testid": `nav-${screen}`,
-      onclick: () => update((s) => (s.screen = screen)),
+      onclick: () => {
+        update((s) => (s.screen = screen));
+        // Fleet › Overview: fresh numbers each time it is opened.
+        if (screen === "overview") void loadStats();
+      },
     },
     label,
   );
 }
+
+/** The screen last drawn (a new screen starts at its top). */
+let drawnScreen: Screen | undefined;
 
 function render(): void {
   document.documentElement.lang = state.lang;
@@ -45,7 +53,9 @@ function render(): void {
               ? stationScreen()
               : state.screen === "batch"
                 ? batchScreen()
-                : decodeScreen();
+                : state.screen === "overview"
+                  ? overviewScreen()
+                  : decodeScreen();
   } catch (e) {
     screen = h("section", { class: "screen" }, errorBox(BackendError.from(e)));
   }
@@ -59,6 +69,7 @@ function render(): void {
       h("p", { class: "group" }, t("nav.fleet")),
       navButton("devices", t("nav.devices")),
       navButton("units", t("nav.units")),
+      navButton("overview", t("nav.overview")),
       h("p", { class: "group" }, t("nav.station")),
       navButton("issue", t("nav.issue")),
       navButton("decode", t("nav.decode")),
@@ -107,7 +118,11 @@ function render(): void {
   const focused = document.activeElement;
   const focusId = focused instanceof HTMLInputElement && focused.id ? focused.id : null;
   const caret = focusId ? (focused as HTMLInputElement).selectionStart : null;
+  // ...and their place on a long screen (the unit panel, the issued token).
+  const scrollTop = drawnScreen === state.screen ? (root.querySelector("main")?.scrollTop ?? 0) : 0;
+  drawnScreen = state.screen;
   root.replaceChildren(shell);
+  shell.querySelector("main")?.scrollTo({ top: scrollTop });
   if (focusId) {
     const again = document.getElementById(focusId);
     if (again instanceof HTMLInputElement) {

@@ -10,12 +10,17 @@ import type { PortInfo } from "./lib/bindings/PortInfo";
 import type { SimInfo } from "./lib/bindings/SimInfo";
 import type { TokenEntry } from "./lib/bindings/TokenEntry";
 import type { UnitDetail } from "./lib/bindings/UnitDetail";
-import type { UnitListPage } from "./lib/bindings/UnitListPage";
+import type { FleetQuote } from "./lib/bindings/FleetQuote";
+import type { FleetStats } from "./lib/bindings/FleetStats";
+import type { FleetUnit } from "./lib/bindings/FleetUnit";
+import type { FleetUnitPage } from "./lib/bindings/FleetUnitPage";
+import type { FleetUnitRow } from "./lib/bindings/FleetUnitRow";
+import type { SortState } from "./lib/fleet";
 import type { AddUnitForm, LedgerIssueForm } from "./lib/ledger";
 import type { Lang } from "./lib/i18n";
 import type { DecodeForm, Errors, IssueForm } from "./lib/validate";
 
-export type Screen = "devices" | "units" | "issue" | "decode" | "station" | "batch";
+export type Screen = "devices" | "units" | "issue" | "decode" | "station" | "batch" | "overview";
 
 export interface DeviceEntry {
   port: string;
@@ -60,7 +65,7 @@ export interface State {
   pass1: string;
   pass2: string;
   passError?: Errors;
-  units?: UnitListPage;
+  units?: FleetUnitPage;
   unitsSearch: string;
   unitsStatus: string;
   unitsPage: number;
@@ -76,6 +81,27 @@ export interface State {
   addUnitErrors: Errors;
   addUnitError?: BackendError;
   addUnitBusy: boolean;
+  // Fleet (sorting, unit detail, overview, issuing by search).
+  unitsSort: SortState;
+  fleetUnit?: FleetUnit;
+  assign: { name: string; phone: string; tariff: string; operator: string };
+  assignErrors: Errors;
+  assignError?: BackendError;
+  assignBusy: boolean;
+  statusChange: { status: string; operator: string; reason: string };
+  statusErrors: Errors;
+  statusError?: BackendError;
+  statusBusy: boolean;
+  pickSearch: string;
+  pickResults?: FleetUnitRow[];
+  pickError?: BackendError;
+  lquote?: FleetQuote;
+  lquoteError?: BackendError;
+  stats?: FleetStats;
+  statsWeekly: boolean;
+  statsWeeks: number;
+  statsError?: BackendError;
+  statsBusy: boolean;
 }
 
 export const state: State = {
@@ -112,6 +138,17 @@ export const state: State = {
   addUnit: { serial: "", key: "", startingCode: "" },
   addUnitErrors: {},
   addUnitBusy: false,
+  unitsSort: { sort: "serial", descending: false },
+  assign: { name: "", phone: "", tariff: "", operator: "" },
+  assignErrors: {},
+  assignBusy: false,
+  statusChange: { status: "", operator: "", reason: "" },
+  statusErrors: {},
+  statusBusy: false,
+  pickSearch: "",
+  statsWeekly: false,
+  statsWeeks: 4,
+  statsBusy: false,
 };
 
 let renderer: () => void = () => {};

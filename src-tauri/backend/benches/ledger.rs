@@ -4,7 +4,10 @@
 //! over 500 timed issues printed below), and listing a page of units (target < 50 ms).
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use paygo::ledger::{IssueAction, IssueRequest, KdfParams, Ledger, NewUnit, Passphrase, UnitQuery};
+use paygo::ledger::{
+    Granularity, IssueAction, IssueRequest, KdfParams, Ledger, NewUnit, Passphrase, StatsQuery,
+    UnitQuery, UnitSort,
+};
 use std::time::Instant;
 
 const UNITS: u32 = 100_000;
@@ -142,6 +145,36 @@ fn benches(c: &mut Criterion) {
                 ..UnitQuery::default()
             })
             .expect("list")
+        })
+    });
+    // The Units table's sortable columns: an index walk each (schema step 2).
+    for sort in UnitSort::ALL {
+        c.bench_function(
+            &format!("list_units_page_50_of_100k_by_{}_desc", sort.as_str()),
+            |b| {
+                let mut page = 0u32;
+                b.iter(|| {
+                    page = page % 2000 + 1;
+                    l.list_units(&UnitQuery {
+                        page,
+                        page_size: 50,
+                        sort,
+                        descending: true,
+                        ..UnitQuery::default()
+                    })
+                    .expect("list")
+                })
+            },
+        );
+    }
+    let unix_now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    c.bench_function("fleet_stats_4_weeks", |b| {
+        b.iter(|| {
+            l.fleet_stats(&StatsQuery::new(unix_now, 4, Granularity::Day))
+                .expect("stats")
         })
     });
     c.bench_function("list_units_search_page", |b| {

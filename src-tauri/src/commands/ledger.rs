@@ -90,7 +90,10 @@ pub fn lock(state: &AppState, path: &Path) -> LedgerStatus {
     status(state, path)
 }
 
-fn with_ledger<T>(state: &AppState, f: impl FnOnce(&mut Ledger) -> CmdResult<T>) -> CmdResult<T> {
+pub(crate) fn with_ledger<T>(
+    state: &AppState,
+    f: impl FnOnce(&mut Ledger) -> CmdResult<T>,
+) -> CmdResult<T> {
     let mut slot = state.ledger();
     f(slot.as_mut().ok_or_else(closed)?)
 }
@@ -119,6 +122,7 @@ pub fn units(
         } else {
             page_size
         },
+        ..UnitQuery::default()
     };
     with_ledger(state, |l| {
         let p = l.list_units(&q)?;

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod devices;
+pub mod fleet;
 pub mod ledger;
 pub mod sim;
 pub mod station;

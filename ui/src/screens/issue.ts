@@ -160,7 +160,7 @@ export function issueScreen(): HTMLElement {
             "div",
             { class: "card issued", "data-testid": "issued" },
             h("span", { class: "muted" }, t("issue.token")),
-            h("output", { class: "token", "data-testid": "issued-token", "data-digits": issued.token }, groupDigits(issued.token)),
+            h("output", { class: issued.token.length > 12 ? "token long" : "token", "data-testid": "issued-token", "data-digits": issued.token }, groupDigits(issued.token)),
             h(
               "p",
               { class: "muted" },

@@ -60,6 +60,9 @@ pub enum LedgerError {
     /// Unknown lifecycle status name.
     #[error("unknown status {0:?} (in_stock, provisioned, assigned, active, unlocked, returned, written_off)")]
     BadStatus(String),
+    /// Unknown sort column for the units list.
+    #[error("unknown sort {0:?} (serial, status, customer, credit_until, last_token)")]
+    BadSort(String),
     /// Unlock, sync and set-time tokens need a named operator.
     #[error("{0} tokens need an operator (--operator NAME)")]
     OperatorRequired(&'static str),
@@ -139,6 +142,7 @@ impl LedgerError {
             LedgerError::BadSerial(_) => "BAD_SERIAL",
             LedgerError::BadState { .. } => "BAD_UNIT_STATE",
             LedgerError::BadStatus(_) => "BAD_STATUS",
+            LedgerError::BadSort(_) => "BAD_SORT",
             LedgerError::OperatorRequired(_) => "OPERATOR_REQUIRED",
             LedgerError::SupervisorPinRequired(_) => "SUPERVISOR_PIN_REQUIRED",
             LedgerError::WrongSupervisorPin => "WRONG_SUPERVISOR_PIN",

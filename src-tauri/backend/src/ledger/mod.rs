@@ -20,6 +20,7 @@ mod audit;
 mod error;
 mod schema;
 mod seal;
+mod stats;
 mod transfer;
 
 pub use audit::{AuditRow, Problem, VerifyReport};
@@ -28,6 +29,10 @@ pub use schema::SCHEMA_VERSION;
 pub use seal::{
     bundle_passphrase_from_env_or_prompt, passphrase_from_env_or_prompt, DeviceKey, KdfParams,
     Passphrase, SealKey,
+};
+pub use stats::{
+    amount_days, ExpiringUnit, FleetStats, Granularity, Quote, SeriesBucket, StatsQuery,
+    StatusCount, UnitCredit,
 };
 pub use transfer::{
     format_milli, iso_utc, BundleError, BundleLimits, ExportSummary, ImportOptions, ImportReport,
@@ -365,6 +370,12 @@ pub struct UnitSummary {
     pub count: u32,
     /// Customer name.
     pub customer: Option<String>,
+    /// Customer phone.
+    pub phone: Option<String>,
+    /// When the credit ends if every token was entered when issued (Unix seconds).
+    pub credit_until: Option<i64>,
+    /// When the last token was issued (Unix seconds).
+    pub last_token_at: Option<i64>,
 }
 
 /// `paygo unit show` (never the key).
@@ -409,12 +420,76 @@ pub struct UnitInfo {
 pub struct UnitQuery {
     /// Only this status.
     pub status: Option<Status>,
-    /// Substring of the serial or the customer's name.
+    /// Substring of the serial, the customer's name or phone.
     pub search: Option<String>,
     /// Page, from 1.
     pub page: u32,
     /// Rows per page (1-1000; 0 means 50).
     pub page_size: u32,
+    /// Sort column (ties broken by serial, in the same direction).
+    pub sort: UnitSort,
+    /// Descending order.
+    pub descending: bool,
+}
+
+/// Columns [`Ledger::list_units`] sorts by; each has an index ending in the serial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitSort {
+    /// Serial.
+    #[default]
+    Serial,
+    /// Lifecycle status (by its stored name).
+    Status,
+    /// Customer name, case-insensitive (unassigned units first when ascending).
+    Customer,
+    /// Credit end (units that never had a time token first when ascending).
+    CreditUntil,
+    /// Last token issued (units without tokens first when ascending).
+    LastToken,
+}
+
+impl UnitSort {
+    /// Every sort key.
+    pub const ALL: [UnitSort; 5] = [
+        UnitSort::Serial,
+        UnitSort::Status,
+        UnitSort::Customer,
+        UnitSort::CreditUntil,
+        UnitSort::LastToken,
+    ];
+
+    /// The name the CLI and the app use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnitSort::Serial => "serial",
+            UnitSort::Status => "status",
+            UnitSort::Customer => "customer",
+            UnitSort::CreditUntil => "credit_until",
+            UnitSort::LastToken => "last_token",
+        }
+    }
+
+    /// Parse a name.
+    pub fn parse(text: &str) -> Result<UnitSort> {
+        UnitSort::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or_else(|| LedgerError::BadSort(text.to_string()))
+    }
+
+    /// The ORDER BY terms (matching an index: never built from user text).
+    fn order_by(self, descending: bool) -> String {
+        let dir = if descending { "DESC" } else { "ASC" };
+        let column = match self {
+            UnitSort::Serial => return format!("u.serial {dir}"),
+            UnitSort::Status => "u.status",
+            UnitSort::Customer => "u.customer_name COLLATE NOCASE",
+            UnitSort::CreditUntil => "u.credit_until",
+            UnitSort::LastToken => "u.last_token_at",
+        };
+        format!("{column} {dir}, u.serial {dir}")
+    }
 }
 
 /// A page of units.
@@ -1280,9 +1355,7 @@ impl Ledger {
                 let tariff = row
                     .tariff_millidays
                     .ok_or_else(|| LedgerError::NoTariff(row.serial.clone()))?;
-                // milli-money × milli-days-per-unit / 10^6 = days; kept in integers to the milli-day.
-                let milli_days = i128::from(milli) * i128::from(tariff) / 1000;
-                (TokenType::AddTime, Some(milli_days as f64 / 1000.0))
+                (TokenType::AddTime, Some(amount_days(milli, tariff)))
             }
             IssueAction::Unlock => (TokenType::DisablePayg, None),
             IssueAction::Sync => (TokenType::CounterSync, None),
@@ -1578,7 +1651,8 @@ impl Ledger {
         })
     }
 
-    /// A page of units, by serial, filtered by status and/or a search string.
+    /// A page of units filtered by status and/or a search string (serial, customer name or
+    /// phone), sorted by `q.sort` through its index.
     pub fn list_units(&self, q: &UnitQuery) -> Result<UnitPage> {
         let page = q.page.max(1);
         let page_size = match q.page_size {
@@ -1595,14 +1669,17 @@ impl Ledger {
         });
         let filter = "FROM units u LEFT JOIN customers c ON c.id = u.customer_id \
              WHERE (?1 IS NULL OR u.status = ?1) \
-             AND (?2 IS NULL OR u.serial LIKE ?2 ESCAPE '\\' OR c.name LIKE ?2 ESCAPE '\\')";
+             AND (?2 IS NULL OR u.serial LIKE ?2 ESCAPE '\\' OR c.name LIKE ?2 ESCAPE '\\' \
+             OR c.phone LIKE ?2 ESCAPE '\\')";
         let total = self.conn.query_row(
             &format!("SELECT COUNT(*) {filter}"),
             params![status, search],
             |r| r.get::<_, i64>(0),
         )? as u64;
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT u.serial, u.model, u.status, u.count, c.name {filter} ORDER BY u.serial LIMIT ?3 OFFSET ?4"
+            "SELECT u.serial, u.model, u.status, u.count, c.name, c.phone, u.credit_until, \
+             u.last_token_at {filter} ORDER BY {} LIMIT ?3 OFFSET ?4",
+            q.sort.order_by(q.descending)
         ))?;
         let offset = i64::from(page - 1) * i64::from(page_size);
         let rows = stmt.query_map(params![status, search, page_size, offset], |r| {
@@ -1612,6 +1689,9 @@ impl Ledger {
                 status: r.get(2)?,
                 count: r.get(3)?,
                 customer: r.get(4)?,
+                phone: r.get(5)?,
+                credit_until: r.get(6)?,
+                last_token_at: r.get(7)?,
             })
         })?;
         Ok(UnitPage {

@@ -86,6 +86,64 @@ CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 "#,
+    // 2: fleet views. Sort keys kept on the unit row (credit end, last token, customer
+    // name), each indexed with the serial as tie-breaker so every sort of the Units table is
+    // an index walk + LIMIT/OFFSET, and a token-date index for the per-day charts. Triggers
+    // keep the keys current whoever writes tokens or customers (issue, import).
+    r#"
+ALTER TABLE units ADD COLUMN credit_until INTEGER;
+ALTER TABLE units ADD COLUMN last_token_at INTEGER;
+ALTER TABLE units ADD COLUMN customer_name TEXT;
+UPDATE units SET customer_name = (SELECT name FROM customers c WHERE c.id = units.customer_id),
+                 last_token_at = (SELECT MAX(created_at) FROM tokens t WHERE t.unit_id = units.id);
+-- Credit end as the ledger sees it (each token entered when issued): ADD_TIME extends from
+-- the later of the old end and the issue time, SET_TIME restarts from the issue time.
+CREATE TEMP TABLE credit_fold AS
+WITH RECURSIVE seq AS (
+    SELECT unit_id, type, COALESCE(days, 0) AS days, created_at,
+           ROW_NUMBER() OVER (PARTITION BY unit_id ORDER BY count) AS n
+    FROM tokens
+), fold(unit_id, n, credit) AS (
+    SELECT unit_id, n, CASE type
+        WHEN 'ADD_TIME' THEN created_at + CAST(ROUND(days * 86400) AS INTEGER)
+        WHEN 'SET_TIME' THEN created_at + CAST(ROUND(days * 86400) AS INTEGER)
+        ELSE NULL END
+    FROM seq WHERE n = 1
+    UNION ALL
+    SELECT s.unit_id, s.n, CASE s.type
+        WHEN 'ADD_TIME' THEN MAX(COALESCE(f.credit, 0), s.created_at) + CAST(ROUND(s.days * 86400) AS INTEGER)
+        WHEN 'SET_TIME' THEN s.created_at + CAST(ROUND(s.days * 86400) AS INTEGER)
+        ELSE f.credit END
+    FROM fold f JOIN seq s ON s.unit_id = f.unit_id AND s.n = f.n + 1
+)
+SELECT unit_id, credit FROM fold f
+WHERE n = (SELECT MAX(n) FROM fold g WHERE g.unit_id = f.unit_id);
+UPDATE units SET credit_until = (SELECT credit FROM credit_fold c WHERE c.unit_id = units.id);
+DROP TABLE credit_fold;
+CREATE TRIGGER tokens_fleet_keys AFTER INSERT ON tokens BEGIN
+    UPDATE units SET
+        last_token_at = MAX(COALESCE(last_token_at, NEW.created_at), NEW.created_at),
+        credit_until = CASE NEW.type
+            WHEN 'ADD_TIME' THEN MAX(COALESCE(credit_until, 0), NEW.created_at)
+                                 + CAST(ROUND(COALESCE(NEW.days, 0) * 86400) AS INTEGER)
+            WHEN 'SET_TIME' THEN NEW.created_at + CAST(ROUND(COALESCE(NEW.days, 0) * 86400) AS INTEGER)
+            ELSE credit_until END
+    WHERE id = NEW.unit_id;
+END;
+CREATE TRIGGER units_customer_name_insert AFTER INSERT ON units WHEN NEW.customer_id IS NOT NULL BEGIN
+    UPDATE units SET customer_name = (SELECT name FROM customers WHERE id = NEW.customer_id) WHERE id = NEW.id;
+END;
+CREATE TRIGGER units_customer_name_update AFTER UPDATE OF customer_id ON units BEGIN
+    UPDATE units SET customer_name = (SELECT name FROM customers WHERE id = NEW.customer_id) WHERE id = NEW.id;
+END;
+CREATE TRIGGER customers_name_update AFTER UPDATE OF name ON customers BEGIN
+    UPDATE units SET customer_name = NEW.name WHERE customer_id = NEW.id;
+END;
+CREATE INDEX units_by_credit_until ON units(credit_until, serial);
+CREATE INDEX units_by_last_token ON units(last_token_at, serial);
+CREATE INDEX units_by_customer_name ON units(customer_name COLLATE NOCASE, serial);
+CREATE INDEX tokens_by_created ON tokens(created_at);
+"#,
 ];
 
 /// Latest schema version this build knows.

@@ -132,3 +132,40 @@ fn the_supervisor_pin_guards_unlock_tokens_from_the_cli() {
     assert!(ok, "{v}");
     assert_eq!(v["type"], "DISABLE_PAYG");
 }
+
+#[test]
+fn unit_list_sorts_both_ways_and_refuses_unknown_sorts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let l = dir.path().join("ledger.sqlite");
+    let p = Some("pw");
+    assert!(paygo(&l, p, &["ledger", "init"]).0);
+    for serial in ["SN-1", "SN-2"] {
+        let (ok, v) = paygo(&l, p, &["unit", "add", serial, "--key", KEY]);
+        assert!(ok, "{v}");
+    }
+    let (ok, v) = paygo(&l, p, &["issue", "--unit", "SN-1", "--add", "3"]);
+    assert!(ok, "{v}");
+    let serials = |v: &Value| -> Vec<String> {
+        v["units"]
+            .as_array()
+            .expect("units")
+            .iter()
+            .map(|u| u["serial"].as_str().expect("serial").to_string())
+            .collect()
+    };
+    let (ok, asc) = paygo(&l, None, &["unit", "list", "--sort", "credit_until"]);
+    assert!(ok, "{asc}");
+    assert_eq!(serials(&asc), ["SN-2", "SN-1"]);
+    assert!(asc["units"][1]["credit_until"].as_i64().is_some());
+    assert!(asc["units"][0]["credit_until"].is_null());
+    let (ok, desc) = paygo(
+        &l,
+        None,
+        &["unit", "list", "--sort", "credit_until", "--desc"],
+    );
+    assert!(ok, "{desc}");
+    assert_eq!(serials(&desc), ["SN-1", "SN-2"]);
+    let (ok, v) = paygo(&l, None, &["unit", "list", "--sort", "price"]);
+    assert!(!ok);
+    assert_eq!(v["error"]["code"], "BAD_SORT");
+}

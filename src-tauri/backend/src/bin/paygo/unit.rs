@@ -2,7 +2,7 @@
 
 use crate::print_json;
 use clap::{Args, Subcommand};
-use paygo::ledger::{Customer, NewUnit, Status, UnitQuery};
+use paygo::ledger::{Customer, NewUnit, Status, UnitQuery, UnitSort};
 use paygo::{token, Error};
 use std::path::PathBuf;
 
@@ -26,9 +26,15 @@ pub struct ListArgs {
     /// Only units in this state (in_stock, provisioned, assigned, active, unlocked, returned, written_off, provisioning).
     #[arg(long)]
     status: Option<String>,
-    /// Substring of the serial or the customer's name.
+    /// Substring of the serial, the customer's name or phone.
     #[arg(long)]
     search: Option<String>,
+    /// Sort by serial, status, customer, credit_until or last_token.
+    #[arg(long, default_value = "serial")]
+    sort: String,
+    /// Descending order.
+    #[arg(long)]
+    desc: bool,
     /// Page, from 1.
     #[arg(long, default_value_t = 1)]
     page: u32,
@@ -94,6 +100,8 @@ pub fn run(command: UnitCommand, json: bool, ledger_arg: Option<PathBuf>) -> Res
                 search: a.search,
                 page: a.page,
                 page_size: a.page_size,
+                sort: UnitSort::parse(&a.sort)?,
+                descending: a.desc,
             };
             let page = l.list_units(&q)?;
             if json {
