@@ -12,6 +12,8 @@ pub mod state;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_admin;
 
 use state::AppState;
 use std::sync::Arc;
@@ -22,6 +24,7 @@ use tauri::{Builder, Manager, RunEvent, Runtime};
 pub fn build<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     builder
         .manage(Arc::new(AppState::default()))
+        .manage(Arc::new(commands::transfer::TransferControl::default()))
         .invoke_handler(tauri::generate_handler![
             commands::tokens::issue_token,
             commands::tokens::decode_token,
@@ -39,6 +42,18 @@ pub fn build<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::ledger::unit_detail,
             commands::ledger::ledger_issue,
             commands::ledger::unit_add,
+            // Ledger administration: import / export, verify, settings.
+            commands::transfer::transfer_preview,
+            commands::transfer::transfer_import,
+            commands::transfer::transfer_cancel,
+            commands::transfer::transfer_export,
+            commands::transfer::ledger_verify,
+            commands::settings::settings_get,
+            commands::settings::settings_serial_preview,
+            commands::settings::settings_set_serial_pattern,
+            commands::settings::settings_set_tariffs,
+            commands::settings::settings_set_autolock,
+            commands::settings::settings_set_supervisor_pin,
         ])
 }
 

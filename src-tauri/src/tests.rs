@@ -684,6 +684,23 @@ mod bindings {
             LedgerIssueRequest,
             IssueWarning,
             LedgerIssued,
+            // Ledger administration.
+            ImportKind,
+            ExportKind,
+            ImportRequest,
+            ImportProblem,
+            ImportPreview,
+            ImportDone,
+            ImportProgressEvent,
+            ExportRequest,
+            ExportDone,
+            VerifyProblem,
+            VerifyView,
+            AuditRowView,
+            TariffView,
+            AutolockSource,
+            SettingsView,
+            SupervisorPinChange,
         ]
     }
 

@@ -34,7 +34,7 @@ pub fn resolve_path() -> CmdResult<PathBuf> {
     }
 }
 
-fn closed() -> CommandError {
+pub(crate) fn closed() -> CommandError {
     CommandError::new(
         "LEDGER_CLOSED",
         "the ledger is not open: create or unlock it first",
@@ -90,7 +90,10 @@ pub fn lock(state: &AppState, path: &Path) -> LedgerStatus {
     status(state, path)
 }
 
-fn with_ledger<T>(state: &AppState, f: impl FnOnce(&mut Ledger) -> CmdResult<T>) -> CmdResult<T> {
+pub(crate) fn with_ledger<T>(
+    state: &AppState,
+    f: impl FnOnce(&mut Ledger) -> CmdResult<T>,
+) -> CmdResult<T> {
     let mut slot = state.ledger();
     f(slot.as_mut().ok_or_else(closed)?)
 }

@@ -6,8 +6,10 @@
 
 pub mod devices;
 pub mod ledger;
+pub mod settings;
 pub mod sim;
 pub mod tokens;
+pub mod transfer;
 
 use crate::error::{CmdResult, CommandError};
 

@@ -141,6 +141,7 @@ fn a_refused_import_still_counts_the_duplicates() {
         other => panic!("expected IMPORT_REFUSED, got {other:?}"),
     };
     assert_eq!(report.imported, 0);
+    assert_eq!(report.would_import, ["SN-3"]);
     assert_eq!(
         report
             .skipped

@@ -135,6 +135,10 @@ pub struct ImportReport {
     pub skipped: Vec<Skipped>,
     /// Problems; any problem means nothing was imported.
     pub errors: Vec<RowError>,
+    /// Refused imports only: the units that would have been new without the problems (so a
+    /// preview can count them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub would_import: Vec<String>,
     /// Things worth knowing that did not stop the import.
     pub warnings: Vec<String>,
     /// The handover bundle's id.
@@ -619,6 +623,7 @@ impl Ledger {
         if !errors.is_empty() {
             errors.sort_by_key(|e| e.line.unwrap_or(0));
             report.errors = errors;
+            report.would_import = fresh.iter().map(|i| i.unit.serial.clone()).collect();
             return Err(LedgerError::ImportRefused(Box::new(report)));
         }
         report.serials = fresh.iter().map(|i| i.unit.serial.clone()).collect();
@@ -710,6 +715,7 @@ fn new_report(format: &'static str, dry_run: bool) -> ImportReport {
         tokens: 0,
         skipped: Vec::new(),
         errors: Vec::new(),
+        would_import: Vec::new(),
         warnings: Vec::new(),
         bundle_id: None,
     }
