@@ -6,8 +6,11 @@
 // enter it on the device from the UI → see the device's status change → create a ledger
 // (PAYGO_LEDGER), add the device as a unit, issue from the ledger and see it in the unit's
 // history; screenshots of each screen (and of errors, dark theme and French) into ARTIFACTS.
+// Then Ledger › Settings (serial pattern and its preview), Import / export (the OpenPAYGO CSV
+// out and back in: all duplicates) and Verify.
 
-import { lstatSync, mkdirSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const WD = process.env.WEBDRIVER_URL ?? "http://127.0.0.1:4444";
@@ -275,6 +278,65 @@ async function main() {
   await click(tid("nav-issue"));
   await waitFor(tid("issued-sms"), (x) => x.startsWith("Votre code"));
   await shot("08-issue-dark-fr");
+
+  // Ledger › Settings, Import / export, Verify. Back to English and light with the
+  // Settings screen's own language and theme widgets (the sidebar's code), then set the
+  // serial pattern and see the preview follow the typing.
+  await click(tid("nav-settings"));
+  await waitFor(tid("screen-settings"));
+  await wd("POST", s("/execute/sync"), {
+    script:
+      "const l = document.querySelector('[data-testid=settings-lang]'); l.value = 'en'; l.dispatchEvent(new Event('change')); return 1",
+    args: [],
+  });
+  await waitFor(tid("nav-settings"), (x) => x === "Settings");
+  await click(tid("settings-theme"));
+  await retry("light theme", async () =>
+    (await wd("POST", s("/execute/sync"), { script: "return document.documentElement.dataset.theme", args: [] })) === "light"
+      ? true
+      : undefined,
+  );
+  await waitFor(tid("settings-preview"), (x) => x.includes("SN-000001"));
+  await type("#serialPattern", "E2E{yyyy}-{seq:04}");
+  const year = new Date().getUTCFullYear();
+  await waitFor(tid("settings-preview"), (x) => x.includes(`E2E${year}-0001, E2E${year}-0002`));
+  await type("#serialPattern", "E2E-{sq}");
+  await waitFor(tid("settings-preview-error"), (x) => x.includes("BAD_SERIAL_PATTERN"));
+  await type("#serialPattern", "E2E{yyyy}-{seq:04}");
+  await waitFor(tid("settings-preview"), (x) => x.includes(`E2E${year}-0001`));
+  await click(tid("settings-pattern-save"));
+  await waitFor(tid("settings-pattern-saved"));
+  await shot("32-settings");
+  mark("settings_saved");
+
+  // Export the OpenPAYGO CSV (warned: raw keys) to a temp path, import it back: all duplicates.
+  const csvPath = join(tmpdir(), `openpaygo-e2e-${process.pid}-units.csv`);
+  rmSync(csvPath, { force: true });
+  await click(tid("nav-transfer"));
+  await waitFor(tid("export-warning"), (x) => x.includes("raw device keys"));
+  await type(tid("exportPath"), csvPath);
+  await click(tid("export-submit"));
+  const exported = await waitFor(tid("export-done"), (x) => x.includes(csvPath));
+  check(/Wrote 1 units/.test(exported), `export wrote the unit (got ${exported})`);
+  check(readFileSync(csvPath, "utf8").startsWith("Serial Number,"), "the CSV has the OpenPAYGO header");
+  await type(tid("importPath"), csvPath);
+  await click(tid("import-preview"));
+  await waitFor(tid("preview-duplicates"), (x) => /: 1$/.test(x));
+  await waitFor(tid("preview-new"), (x) => /: 0$/.test(x));
+  await waitFor(tid("preview-problems"), (x) => /: 0$/.test(x));
+  await click(tid("import-submit"));
+  const imported = await waitFor(tid("import-done"), (x) => x.includes("Imported 0 units (1 already there"));
+  console.log(`e2e: ${imported}`);
+  await shot("30-import-export");
+  rmSync(csvPath, { force: true });
+  mark("import_export");
+
+  // Verify: the audit chain of everything above holds.
+  await click(tid("nav-verify"));
+  await click(tid("verify-run"));
+  const verified = await waitFor(tid("verify-result"), (x) => x.startsWith("OK"));
+  check((await attr(tid("verify-result"), "data-ok")) === "true", `verify OK (got ${verified})`);
+  await shot("31-verify");
   mark("done");
 }
 

@@ -1,15 +1,19 @@
-// App shell: navigation (Fleet › Devices, Units; Station › Issue, Check), language and theme.
+// App shell: navigation (Fleet › Devices, Units; Station › Issue, Check; Ledger › Import /
+// export, Verify, Settings), language and theme.
 
 import "./style.css";
 import * as backend from "./lib/backend";
 import { BackendError } from "./lib/backend";
 import { h } from "./lib/dom";
-import { LANGS, pickLang, setLang, t, type Lang } from "./lib/i18n";
+import { pickLang, setLang, t, type Lang } from "./lib/i18n";
 import { decodeScreen } from "./screens/decode";
 import { devicesScreen, readDevice, refreshPorts } from "./screens/devices";
 import { issueScreen } from "./screens/issue";
 import { refreshLedger, unitsScreen } from "./screens/units";
 import { errorBox } from "./screens/common";
+import { langSelect, themeButton } from "./screens/prefs";
+import { settingsScreen } from "./screens/settings";
+import { transferScreen, verifyScreen } from "./screens/transfer";
 import { setRenderer, state, update, type Screen } from "./store";
 
 const root = document.getElementById("app")!;
@@ -39,7 +43,13 @@ function render(): void {
           ? unitsScreen()
           : state.screen === "issue"
             ? issueScreen()
-            : decodeScreen();
+            : state.screen === "transfer"
+              ? transferScreen()
+              : state.screen === "verify"
+                ? verifyScreen()
+                : state.screen === "settings"
+                  ? settingsScreen()
+                  : decodeScreen();
   } catch (e) {
     screen = h("section", { class: "screen" }, errorBox(BackendError.from(e)));
   }
@@ -56,43 +66,12 @@ function render(): void {
       h("p", { class: "group" }, t("nav.station")),
       navButton("issue", t("nav.issue")),
       navButton("decode", t("nav.decode")),
+      h("p", { class: "group" }, t("nav.ledger")),
+      navButton("transfer", t("nav.transfer")),
+      navButton("verify", t("nav.verify")),
+      navButton("settings", t("nav.settings")),
       h("p", { class: "coming muted" }, t("nav.coming")),
-      h(
-        "div",
-        { class: "prefs" },
-        h(
-          "label",
-          {},
-          t("lang.label"),
-          " ",
-          h(
-            "select",
-            {
-              "data-testid": "lang",
-              onchange: (e: Event) => {
-                const l = (e.target as HTMLSelectElement).value as Lang;
-                setLang(l);
-                localStorage.setItem("lang", l);
-                update((s) => (s.lang = l));
-              },
-            },
-            LANGS.map((l) => h("option", { value: l, selected: l === state.lang }, l === "en" ? "English" : "Français")),
-          ),
-        ),
-        h(
-          "button",
-          {
-            class: "small",
-            "data-testid": "theme",
-            onclick: () =>
-              update((s) => {
-                s.theme = s.theme === "dark" ? "light" : "dark";
-                localStorage.setItem("theme", s.theme);
-              }),
-          },
-          state.theme === "dark" ? t("theme.light") : t("theme.dark"),
-        ),
-      ),
+      h("div", { class: "prefs" }, langSelect(), themeButton()),
     ),
     h("main", {}, errorBox(state.fatal, "fatal"), screen),
   );

@@ -15,7 +15,7 @@ import type { AddUnitForm, LedgerIssueForm } from "./lib/ledger";
 import type { Lang } from "./lib/i18n";
 import type { DecodeForm, Errors, IssueForm } from "./lib/validate";
 
-export type Screen = "devices" | "units" | "issue" | "decode";
+export type Screen = "devices" | "units" | "issue" | "decode" | "transfer" | "verify" | "settings";
 
 export interface DeviceEntry {
   port: string;
