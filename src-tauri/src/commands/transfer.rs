@@ -177,7 +177,7 @@ pub fn import(
     with_ledger(state, |l| {
         let mut hook = |p: ImportProgress| {
             let every = (p.total / 100).max(1);
-            if p.done == 0 || p.done == p.total || p.done % every == 0 {
+            if p.done == 0 || p.done == p.total || p.done.is_multiple_of(every) {
                 progress(ImportProgressEvent {
                     phase: match p.phase {
                         ImportPhase::Check => "check",
@@ -285,9 +285,9 @@ pub fn export(
 /// Recompute the audit hash chain and the token invariants. Needs no passphrase: when the
 /// app holds no ledger, the file at `path` is opened read-only for the check.
 pub fn verify(state: &AppState, path: &Path) -> CmdResult<VerifyView> {
-    let mut slot = state.ledger();
+    let slot = state.ledger();
     let opened;
-    let l: &Ledger = match slot.as_mut() {
+    let l: &Ledger = match slot.as_ref() {
         Some(l) => l,
         None => {
             opened = Ledger::open(path, None)?;

@@ -213,9 +213,13 @@ function tariffsCard(): HTMLElement {
             ),
           ),
       h(
-        "button",
-        { type: "button", "data-testid": "tariff-add", onclick: () => update(() => rows.push({ name: "", days: "", currency: "" })) },
-        t("settings.addTariff"),
+        "div",
+        { class: "buttons" },
+        h(
+          "button",
+          { type: "button", "data-testid": "tariff-add", onclick: () => update(() => rows.push({ name: "", days: "", currency: "" })) },
+          t("settings.addTariff"),
+        ),
       ),
       field(
         "defaultTariff",

@@ -32,7 +32,7 @@ import { formatTime } from "../lib/ledger";
 import type { Errors } from "../lib/validate";
 import { state, update } from "../store";
 import { checkbox, errorBox, field, textInput } from "./common";
-import { refreshLedger } from "./units";
+import { loadUnits, refreshLedger } from "./units";
 
 interface TransferState {
   imp: ImportForm;
@@ -148,6 +148,8 @@ async function runImport(): Promise<void> {
       st.previewed = undefined;
       st.imp.bundlePassphrase = "";
     });
+    // Fleet › Units shows the new units without a manual refresh.
+    await loadUnits();
   } catch (e) {
     await onError(e, (err) => (st.impError = err));
   } finally {

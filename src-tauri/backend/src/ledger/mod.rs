@@ -1115,10 +1115,17 @@ impl Ledger {
             Some(d) => return Err(LedgerError::BadAmount(d.to_string())),
             None => None,
         };
+        // A unit without a tariff of its own gets the ledger's default tariff (settings).
+        let default = match (tariff, self.tariffs()?.default_tariff()) {
+            (None, Some(d)) => Some((d.name.clone(), parse_milli(&d.days_per_unit)?)),
+            _ => None,
+        };
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let row = load_unit(&tx, serial)?;
+        let default = default.filter(|_| row.tariff_millidays.is_none());
+        let tariff = tariff.or(default.as_ref().map(|d| d.1));
         if !matches!(
             row.status,
             Status::InStock
@@ -1154,7 +1161,8 @@ impl Ledger {
             operator,
             "assign",
             Some(serial),
-            &json!({"customer": customer.name, "customer_id": cid, "tariff_millidays": tariff}),
+            &json!({"customer": customer.name, "customer_id": cid, "tariff_millidays": tariff,
+                    "default_tariff": default.map(|d| d.0)}),
         )?;
         tx.commit()?;
         Ok(())

@@ -328,3 +328,41 @@ fn export_files_are_written_whole_and_owner_only() {
         .count();
     assert_eq!(partials, 0);
 }
+
+#[test]
+fn assigning_a_unit_without_a_tariff_uses_the_default_tariff() {
+    use paygo::ledger::Customer;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut l = new_ledger(dir.path(), "d.sqlite");
+    l.add_units(&[unit("D-1", 0), unit("D-2", 0), unit("D-3", 0)], None)
+        .expect("add");
+    let awa = Customer {
+        name: "Awa".into(),
+        phone: None,
+        location: None,
+    };
+    // No default yet: no tariff.
+    l.assign("D-1", &awa, None, None).expect("assign");
+    assert_eq!(l.unit("D-1").expect("unit").tariff_days_per_unit, None);
+    l.set_tariffs(
+        &Tariffs {
+            default: Some("Daily".into()),
+            list: vec![tariff("Daily", "0.5", "KES"), tariff("Weekly", "7", "KES")],
+        },
+        None,
+    )
+    .expect("tariffs");
+    l.assign("D-2", &awa, None, None).expect("assign");
+    assert_eq!(l.unit("D-2").expect("unit").tariff_days_per_unit, Some(0.5));
+    let row = l.audit_rows().expect("audit").pop().expect("row");
+    assert!(
+        row.detail.contains("\"default_tariff\":\"Daily\""),
+        "{}",
+        row.detail
+    );
+    // An explicit tariff wins; a unit that has one keeps it on reassignment.
+    l.assign("D-3", &awa, Some(7.0), None).expect("assign");
+    assert_eq!(l.unit("D-3").expect("unit").tariff_days_per_unit, Some(7.0));
+    l.assign("D-3", &awa, None, None).expect("reassign");
+    assert_eq!(l.unit("D-3").expect("unit").tariff_days_per_unit, Some(7.0));
+}
