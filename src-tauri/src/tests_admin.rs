@@ -235,6 +235,47 @@ fn cancel_during_an_import_rolls_everything_back() {
 }
 
 #[test]
+fn cancel_from_another_thread_stops_a_running_import() {
+    use std::sync::{mpsc, Arc};
+    let dir = TempDir::new("cancel-thread");
+    let serials: Vec<(String, u8)> = (1..=40).map(|i| (format!("T-{i:02}"), i)).collect();
+    let refs: Vec<(&str, u8)> = serials.iter().map(|(s, i)| (s.as_str(), *i)).collect();
+    let (a, _) = app(&dir, "a.sqlite", &refs);
+    let csv = dir.join("units.csv");
+    transfer::export(
+        &a,
+        &export_req(ExportKind::OpenpaygoCsv, &csv),
+        KdfParams::INSECURE_FOR_TESTS,
+    )
+    .unwrap();
+    let (b, _) = app(&dir, "b.sqlite", &[]);
+    let before = snapshot(&b);
+    let (state, control) = (Arc::new(b), Arc::new(transfer::TransferControl::default()));
+    let (writing_tx, writing_rx) = mpsc::channel();
+    let (go_on_tx, go_on_rx) = mpsc::channel::<()>();
+    let worker = {
+        let (state, control, req) = (Arc::clone(&state), Arc::clone(&control), csv_req(&csv));
+        std::thread::spawn(move || {
+            transfer::import(&state, control.flag(), &req, |e| {
+                // Halfway through writing, let the UI thread press Cancel, then go on.
+                if e.phase == "write" && e.done == 20 {
+                    writing_tx.send(()).unwrap();
+                    go_on_rx.recv().unwrap();
+                }
+            })
+        })
+    };
+    writing_rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .unwrap();
+    // What `transfer_cancel` does; it never waits for the ledger the import holds.
+    control.cancel();
+    go_on_tx.send(()).unwrap();
+    assert_eq!(worker.join().unwrap().unwrap_err().code, "CANCELLED");
+    assert_eq!(snapshot(&state), before);
+}
+
+#[test]
 fn bundles_round_trip_and_refuse_a_wrong_passphrase() {
     let dir = TempDir::new("bundle");
     let (a, _) = app(&dir, "a.sqlite", &[("B-1", 1), ("B-2", 2)]);

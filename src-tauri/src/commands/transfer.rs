@@ -39,6 +39,11 @@ impl TransferControl {
     pub fn cancel(&self) {
         self.cancel.store(true, Ordering::SeqCst);
     }
+
+    /// The flag [`import`] watches.
+    pub fn flag(&self) -> &AtomicBool {
+        &self.cancel
+    }
 }
 
 fn u32_of(n: usize) -> u32 {
@@ -351,7 +356,7 @@ pub async fn transfer_import<R: Runtime>(
     let state = Arc::clone(&state);
     let control = Arc::clone(&control);
     blocking(move || {
-        import(&state, &control.cancel, &req, |p| {
+        import(&state, control.flag(), &req, |p| {
             let _ = app.emit(TRANSFER_PROGRESS_EVENT, p);
         })
     })

@@ -181,6 +181,7 @@ function patternCard(v: SettingsView): HTMLElement {
 
 function tariffsCard(): HTMLElement {
   const rows = st.tariffs;
+  // Redrawn as names are typed, so the default can be picked from them at once.
   const names = rows.map((r) => r.name.trim()).filter((n) => n !== "");
   return h(
     "section",
@@ -205,7 +206,7 @@ function tariffsCard(): HTMLElement {
               h(
                 "div",
                 { class: "row", "data-testid": `tariff-row-${i}` },
-                field(`tariff-name-${i}`, "settings.tariffName", textInput(`tariff-name-${i}`, r.name, (val) => (r.name = val)), st.errors),
+                field(`tariff-name-${i}`, "settings.tariffName", textInput(`tariff-name-${i}`, r.name, (val) => update(() => (r.name = val))), st.errors),
                 field(`tariff-days-${i}`, "settings.tariffDays", textInput(`tariff-days-${i}`, r.days, (val) => (r.days = val), { inputmode: "decimal" }), st.errors),
                 field(`tariff-currency-${i}`, "settings.tariffCurrency", textInput(`tariff-currency-${i}`, r.currency, (val) => (r.currency = val), { maxlength: 3 }), st.errors),
                 h("button", { type: "button", class: "small", "data-testid": `tariff-remove-${i}`, onclick: () => update(() => rows.splice(i, 1)) }, t("settings.remove")),

@@ -132,7 +132,9 @@ async function runPreview(): Promise<void> {
 
 async function runImport(): Promise<void> {
   const checked = checkImport(st.imp);
-  if (!checked.ok || !sameImport(st.previewed, checked.value) || !canImport(st.preview)) return;
+  // The file, its kind or the passphrase changed since the preview: preview again first.
+  if (!checked.ok || !sameImport(st.previewed, checked.value)) return runPreview();
+  if (!canImport(st.preview)) return;
   update(() => {
     st.importing = true;
     st.cancelling = false;

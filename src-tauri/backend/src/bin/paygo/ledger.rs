@@ -20,7 +20,7 @@ pub enum LedgerCommand {
     Export(ExportArgs),
     /// Read units from an OpenPAYGO device CSV or a handover bundle (all or nothing).
     Import(ImportArgs),
-    /// Show or change a ledger-wide setting (serial_pattern).
+    /// Show or change a ledger-wide setting: serial_pattern, tariffs (JSON), autolock_minutes.
     Setting {
         /// The setting's name.
         name: String,
