@@ -900,3 +900,276 @@ pub struct FleetStats {
     /// All units whose credit ends in the next 7 days.
     pub expiring_total: u32,
 }
+
+// ---- Ledger administration: import / export, verify, settings (commands::{transfer, settings}) ----
+
+/// Import progress (payload: [`ImportProgressEvent`]), emitted while `transfer_import` runs.
+pub const TRANSFER_PROGRESS_EVENT: &str = "transfer://progress";
+
+/// What file an import reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "kebab-case")]
+pub enum ImportKind {
+    /// OpenPAYGO device CSV (spec §1 header).
+    OpenpaygoCsv,
+    /// Encrypted handover bundle (needs its own passphrase).
+    Bundle,
+}
+
+/// What file an export writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "kebab-case")]
+pub enum ExportKind {
+    /// OpenPAYGO device CSV: holds the raw device keys.
+    OpenpaygoCsv,
+    /// Tokens and payments, for accounting (no keys).
+    TokensCsv,
+    /// Encrypted handover bundle under its own passphrase.
+    Bundle,
+}
+
+/// An import (or its preview).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ImportRequest {
+    /// The file's kind.
+    pub kind: ImportKind,
+    /// The file's path on this computer.
+    pub path: String,
+    /// Bundles: the bundle's passphrase.
+    pub bundle_passphrase: Option<String>,
+    /// Who imports (audit log).
+    pub operator: Option<String>,
+}
+
+/// A row an import refuses (conflict or invalid), with its CSV line when there is one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ImportProblem {
+    /// CSV line (1 = header); `None` for bundles.
+    pub line: Option<u32>,
+    /// The serial, when known.
+    pub serial: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// What an import would do (a dry run: nothing written).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ImportPreview {
+    /// The file's kind.
+    pub kind: ImportKind,
+    /// Units the import would add.
+    pub new_units: u32,
+    /// Their serials.
+    pub new_serials: Vec<String>,
+    /// Units already in the ledger, identical: skipped.
+    pub duplicates: u32,
+    /// Tokens that would come with the new units (bundles).
+    pub tokens: u32,
+    /// Conflicting or invalid rows: any of them means the import is refused as a whole.
+    pub problems: Vec<ImportProblem>,
+    /// Worth knowing, not blocking.
+    pub warnings: Vec<String>,
+    /// The handover bundle's id.
+    pub bundle_id: Option<String>,
+}
+
+/// What an import wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ImportDone {
+    /// Units added.
+    pub imported: u32,
+    /// Their serials.
+    pub serials: Vec<String>,
+    /// Identical units skipped.
+    pub skipped: u32,
+    /// Tokens added with them (bundles).
+    pub tokens: u32,
+    /// The handover bundle's id.
+    pub bundle_id: Option<String>,
+}
+
+/// One step of a running import ([`TRANSFER_PROGRESS_EVENT`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ImportProgressEvent {
+    /// `check` (comparing with the ledger) or `write` (inside the transaction).
+    pub phase: String,
+    /// Units handled in this phase.
+    pub done: u32,
+    /// Units this phase handles.
+    pub total: u32,
+}
+
+/// An export to a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ExportRequest {
+    /// What to write.
+    pub kind: ExportKind,
+    /// Where (refused if it exists, unless `overwrite`).
+    pub path: String,
+    /// Replace an existing file.
+    pub overwrite: bool,
+    /// OpenPAYGO CSV: the supervisor PIN, needed when one is set.
+    pub supervisor_pin: Option<String>,
+    /// Bundle: its passphrase (at least 8 characters, not the ledger's)...
+    pub bundle_passphrase: Option<String>,
+    /// ...typed twice.
+    pub bundle_passphrase_again: Option<String>,
+    /// Bundle: include the units' tokens.
+    pub with_tokens: bool,
+    /// Who exports (audit log).
+    pub operator: Option<String>,
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ExportDone {
+    /// What was written.
+    pub kind: ExportKind,
+    /// The file.
+    pub path: String,
+    /// Units in it.
+    pub units: u32,
+    /// Token rows in it.
+    pub tokens: u32,
+    /// Bytes written.
+    pub bytes: u32,
+    /// The bundle's id (logged on both sides of a handover).
+    pub bundle_id: Option<String>,
+    /// The file holds raw device keys (OpenPAYGO CSV).
+    pub raw_keys: bool,
+}
+
+/// One thing `ledger_verify` found wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyProblem {
+    /// BROKEN_CHAIN, DUPLICATE_COUNT, COUNT_MISMATCH, TOKEN_NOT_AUDITED, AUDITED_TOKEN_MISSING,
+    /// DAMAGED_FILE.
+    pub code: String,
+    /// Explanation.
+    pub message: String,
+    /// The audit row concerned.
+    pub seq: Option<u32>,
+}
+
+/// The result of `ledger_verify` (the audit hash chain and the token invariants).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyView {
+    /// Nothing wrong.
+    pub ok: bool,
+    /// Audit rows checked.
+    pub audit_rows: u32,
+    /// Tokens checked.
+    pub tokens: u32,
+    /// Units counted.
+    pub units: u32,
+    /// The first audit row that breaks the hash chain.
+    pub first_broken_seq: Option<u32>,
+    /// That row as stored (action, unit, time), so a person can find it.
+    pub first_broken: Option<AuditRowView>,
+    /// Everything found (at most 100).
+    pub problems: Vec<VerifyProblem>,
+}
+
+/// An audit row as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct AuditRowView {
+    /// Position in the chain.
+    pub seq: u32,
+    /// Unix seconds.
+    #[cfg_attr(test, ts(type = "number"))]
+    pub at: i64,
+    /// Who.
+    pub actor: Option<String>,
+    /// What (`issue`, `setting`, `import`...).
+    pub action: String,
+    /// The unit, if any.
+    pub unit: Option<String>,
+    /// The details (JSON text).
+    pub detail: String,
+}
+
+/// A named tariff (days of use per currency unit).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct TariffView {
+    /// Unique name.
+    pub name: String,
+    /// Days per currency unit, a decimal ("0.5").
+    pub days_per_unit: String,
+    /// ISO 4217 code.
+    pub currency: String,
+}
+
+/// Where the auto-lock time comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "kebab-case")]
+pub enum AutolockSource {
+    /// `PAYGO_AUTOLOCK_SECS` (overrides the ledger setting).
+    Env,
+    /// The ledger's `autolock_minutes`.
+    Ledger,
+    /// The built-in 10 minutes.
+    Default,
+}
+
+/// The Settings screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsView {
+    /// The ledger's `serial_pattern`, `None` when unset.
+    pub serial_pattern: Option<String>,
+    /// The pattern used when none is set.
+    pub default_serial_pattern: String,
+    /// The next serials of the effective pattern (a preview; nothing taken).
+    pub next_serials: Vec<String>,
+    /// Named tariffs.
+    pub tariffs: Vec<TariffView>,
+    /// The tariff new units get.
+    pub default_tariff: Option<String>,
+    /// The ledger's `autolock_minutes`, `None` when unset.
+    pub autolock_minutes: Option<u32>,
+    /// The auto-lock time in force, in seconds.
+    pub autolock_effective_secs: u32,
+    /// Where that comes from.
+    pub autolock_source: AutolockSource,
+    /// A supervisor PIN is configured.
+    pub supervisor_pin_set: bool,
+}
+
+/// Set or change the supervisor PIN.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct SupervisorPinChange {
+    /// The PIN in force (needed when one is set).
+    pub current: Option<String>,
+    /// The new PIN, 4-8 digits...
+    pub pin: String,
+    /// ...typed twice.
+    pub pin_again: String,
+}

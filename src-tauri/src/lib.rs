@@ -13,8 +13,11 @@ pub mod state;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod tests_station;
+mod tests_admin;
+#[cfg(test)]
 mod tests_fleet;
+#[cfg(test)]
+mod tests_station;
 
 use state::AppState;
 use std::sync::Arc;
@@ -26,6 +29,7 @@ pub fn build<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     builder
         .manage(Arc::new(AppState::default()))
         .manage(Arc::new(commands::station::StationState::default()))
+        .manage(Arc::new(commands::transfer::TransferControl::default()))
         .invoke_handler(tauri::generate_handler![
             commands::app::app_ready,
             commands::tokens::issue_token,
@@ -65,6 +69,18 @@ pub fn build<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::fleet::fleet_set_status,
             commands::fleet::fleet_quote,
             commands::fleet::fleet_stats,
+            // Ledger administration: import / export, verify, settings.
+            commands::transfer::transfer_preview,
+            commands::transfer::transfer_import,
+            commands::transfer::transfer_cancel,
+            commands::transfer::transfer_export,
+            commands::transfer::ledger_verify,
+            commands::settings::settings_get,
+            commands::settings::settings_serial_preview,
+            commands::settings::settings_set_serial_pattern,
+            commands::settings::settings_set_tariffs,
+            commands::settings::settings_set_autolock,
+            commands::settings::settings_set_supervisor_pin,
         ])
 }
 

@@ -1,7 +1,7 @@
 //! The one piece of state the app manages: the simulators it started, a lock that keeps
 //! two commands from talking over each other on a serial line, and the open ledger.
 
-use crate::api::SimInfo;
+use crate::api::{AutolockSource, SimInfo};
 use paygo::ledger::Ledger;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -13,12 +13,11 @@ use std::time::{Duration, Instant};
 /// Idle time after which the ledger locks itself (overridden by `PAYGO_AUTOLOCK_SECS`).
 pub const DEFAULT_AUTOLOCK: Duration = Duration::from_secs(10 * 60);
 
-fn autolock_from_env() -> Duration {
+fn autolock_from_env() -> Option<Duration> {
     std::env::var("PAYGO_AUTOLOCK_SECS")
         .ok()
         .and_then(|s| s.trim().parse::<u64>().ok())
         .map(Duration::from_secs)
-        .unwrap_or(DEFAULT_AUTOLOCK)
 }
 
 /// A simulator thread and how to stop it.
@@ -120,12 +119,28 @@ impl AppState {
         let mut slot = lock(&self.ledger);
         let now = Instant::now();
         let mut last = lock(&self.last_activity);
-        let limit = (*lock(&self.autolock)).unwrap_or_else(autolock_from_env);
+        let (limit, _) = self.autolock_for(slot.as_ref());
         if last.is_some_and(|t| now.duration_since(t) >= limit) {
             *slot = None;
         }
         *last = Some(now);
         slot
+    }
+
+    /// The auto-lock time in force and where it comes from: [`AppState::set_autolock`]
+    /// (tests) or `PAYGO_AUTOLOCK_SECS`, else the open ledger's `autolock_minutes` setting
+    /// (read each time, so a change applies at once), else [`DEFAULT_AUTOLOCK`].
+    pub fn autolock_for(&self, ledger: Option<&Ledger>) -> (Duration, AutolockSource) {
+        if let Some(d) = (*lock(&self.autolock)).or_else(autolock_from_env) {
+            return (d, AutolockSource::Env);
+        }
+        match ledger.and_then(|l| l.autolock_minutes().ok().flatten()) {
+            Some(m) => (
+                Duration::from_secs(u64::from(m) * 60),
+                AutolockSource::Ledger,
+            ),
+            None => (DEFAULT_AUTOLOCK, AutolockSource::Default),
+        }
     }
 
     /// Lock the ledger after `idle` without a ledger command (instead of the env or default).

@@ -714,6 +714,23 @@ mod bindings {
             FleetBucket,
             FleetExpiring,
             FleetStats,
+            // Ledger administration.
+            ImportKind,
+            ExportKind,
+            ImportRequest,
+            ImportProblem,
+            ImportPreview,
+            ImportDone,
+            ImportProgressEvent,
+            ExportRequest,
+            ExportDone,
+            VerifyProblem,
+            VerifyView,
+            AuditRowView,
+            TariffView,
+            AutolockSource,
+            SettingsView,
+            SupervisorPinChange,
         ]
     }
 

@@ -8,9 +8,12 @@
 // Station (one, then a batch of three with its report) and see them in Units, add the device
 // as a unit, issue from the ledger and see it in the unit's history; screenshots of each
 // screen (and of errors, dark theme and French) into ARTIFACTS.
-// Then Fleet: sort the Units table, the Overview charts, a customer + tariff, issuing by amount.
+// Then Fleet: sort the Units table, the Overview charts, a customer + tariff, issuing by amount;
+// then Ledger › Settings (serial pattern and its preview), Import / export (the OpenPAYGO CSV
+// out and back in: all duplicates) and Verify.
 
-import { lstatSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -122,6 +125,9 @@ async function shot(name) {
 function check(cond, what) {
   if (!cond) throw new Error(`check failed: ${what}`);
 }
+
+/** Units in the ledger once Station and Fleet have run: SN-000001…5, E2E-1, E2E-0. */
+const UNITS_IN_LEDGER = 7;
 
 const tid = (id) => `[data-testid="${id}"]`;
 
@@ -306,7 +312,7 @@ async function main() {
   const rowOrder = async () =>
     wd("POST", s("/execute/sync"), {
       script:
-        "return [...document.querySelectorAll('[data-testid=units-table] tbody tr')].map((r) => r.dataset.testid.replace('unit-row-', '')).join(',')",
+        "return [...document.querySelectorAll('[data-testid=units-table] tbody tr')].map((r) => r.dataset.testid.replace('unit-row-', '')).filter((sn) => sn.startsWith('E2E-')).join(',')",
       args: [],
     });
   const waitOrder = (want) =>
@@ -338,7 +344,8 @@ async function main() {
   await waitFor(tid("chart-days"));
   await retry("the days chart shows today's 7 days", async () => ((await daysToday()) === 7 ? true : undefined));
   check(Number(await attr(tid("chart-tokens-last"), "data-value")) === 1, "one token issued today");
-  await waitFor(tid("chart-status"), (x) => x.includes("2 units"));
+  // Station's five (SN-000001…5), E2E-1 and E2E-0.
+  await waitFor(tid("chart-status"), (x) => x.includes(`${UNITS_IN_LEDGER} units`));
   await shot("21-overview");
   await click(tid("overview-weekly"));
   await retry("weekly bars", async () => ((await daysToday()) === 7 && (await find(tid("overview-weekly") + ".active")) ? true : undefined));
@@ -395,6 +402,65 @@ async function main() {
   await click(tid("nav-overview"));
   await retry("the days chart adds the 10 days", async () => ((await daysToday()) === 17 ? true : undefined));
   mark("fleet_issued_by_amount");
+
+  // Ledger › Settings, Import / export, Verify. Back to English and light with the
+  // Settings screen's own language and theme widgets (the sidebar's code), then set the
+  // serial pattern and see the preview follow the typing.
+  await click(tid("nav-settings"));
+  await waitFor(tid("screen-settings"));
+  await wd("POST", s("/execute/sync"), {
+    script:
+      "const l = document.querySelector('[data-testid=settings-lang]'); l.value = 'en'; l.dispatchEvent(new Event('change')); return 1",
+    args: [],
+  });
+  await waitFor(tid("nav-settings"), (x) => x === "Settings");
+  const theme = () => wd("POST", s("/execute/sync"), { script: "return document.documentElement.dataset.theme", args: [] });
+  for (const want of (await theme()) === "dark" ? ["light"] : ["dark", "light"]) {
+    await click(tid("settings-theme"));
+    await retry(`${want} theme`, async () => ((await theme()) === want ? true : undefined));
+  }
+  // The next serials of the default pattern (Station has used the first five).
+  await waitFor(tid("settings-preview"), (x) => x.includes("SN-000006"));
+  await type("#serialPattern", "E2E{yyyy}-{seq:04}");
+  const year = new Date().getUTCFullYear();
+  await waitFor(tid("settings-preview"), (x) => x.includes(`E2E${year}-0001, E2E${year}-0002`));
+  await type("#serialPattern", "E2E-{sq}");
+  await waitFor(tid("settings-preview-error"), (x) => x.includes("BAD_SERIAL_PATTERN"));
+  await type("#serialPattern", "E2E{yyyy}-{seq:04}");
+  await waitFor(tid("settings-preview"), (x) => x.includes(`E2E${year}-0001`));
+  await click(tid("settings-pattern-save"));
+  await waitFor(tid("settings-pattern-saved"));
+  await shot("32-settings");
+  mark("settings_saved");
+
+  // Export the OpenPAYGO CSV (warned: raw keys) to a temp path, import it back: all duplicates.
+  const csvPath = join(tmpdir(), `openpaygo-e2e-${process.pid}-units.csv`);
+  rmSync(csvPath, { force: true });
+  await click(tid("nav-transfer"));
+  await waitFor(tid("export-warning"), (x) => x.includes("raw device keys"));
+  await type(tid("exportPath"), csvPath);
+  await click(tid("export-submit"));
+  const exported = await waitFor(tid("export-done"), (x) => x.includes(csvPath));
+  check(exported.includes(`Wrote ${UNITS_IN_LEDGER} units`), `export wrote every unit (got ${exported})`);
+  check(readFileSync(csvPath, "utf8").startsWith("Serial Number,"), "the CSV has the OpenPAYGO header");
+  await type(tid("importPath"), csvPath);
+  await click(tid("import-preview"));
+  await waitFor(tid("preview-duplicates"), (x) => x.endsWith(`: ${UNITS_IN_LEDGER}`));
+  await waitFor(tid("preview-new"), (x) => /: 0$/.test(x));
+  await waitFor(tid("preview-problems"), (x) => /: 0$/.test(x));
+  await click(tid("import-submit"));
+  const imported = await waitFor(tid("import-done"), (x) => x.includes(`Imported 0 units (${UNITS_IN_LEDGER} already there`));
+  console.log(`e2e: ${imported}`);
+  await shot("30-import-export");
+  rmSync(csvPath, { force: true });
+  mark("import_export");
+
+  // Verify: the audit chain of everything above holds.
+  await click(tid("nav-verify"));
+  await click(tid("verify-run"));
+  const verified = await waitFor(tid("verify-result"), (x) => x.startsWith("OK"));
+  check((await attr(tid("verify-result"), "data-ok")) === "true", `verify OK (got ${verified})`);
+  await shot("31-verify");
   mark("done");
 }
 

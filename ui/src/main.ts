@@ -1,11 +1,11 @@
-// App shell: navigation (Fleet › Devices, Units; Station › Issue, Check, Flash & provision,
-// Batch), language and theme.
+// App shell: navigation (Fleet › Devices, Units, Overview; Station › Issue, Check, Flash &
+// provision, Batch; Ledger › Import / export, Verify, Settings), language and theme.
 
 import "./style.css";
 import * as backend from "./lib/backend";
 import { BackendError } from "./lib/backend";
 import { h } from "./lib/dom";
-import { LANGS, pickLang, setLang, t, type Lang } from "./lib/i18n";
+import { pickLang, setLang, t, type Lang } from "./lib/i18n";
 import { decodeScreen } from "./screens/decode";
 import { devicesScreen, readDevice, refreshPorts } from "./screens/devices";
 import { issueScreen } from "./screens/issue";
@@ -13,6 +13,9 @@ import { loadStats, overviewScreen } from "./screens/overview";
 import { refreshLedger, unitsScreen } from "./screens/units";
 import { batchScreen, stationScreen } from "./screens/station";
 import { errorBox } from "./screens/common";
+import { langSelect, themeButton } from "./screens/prefs";
+import { settingsScreen } from "./screens/settings";
+import { transferScreen, verifyScreen } from "./screens/transfer";
 import { setRenderer, state, update, type Screen } from "./store";
 
 const root = document.getElementById("app")!;
@@ -34,6 +37,20 @@ function navButton(screen: Screen, label: string): HTMLElement {
   );
 }
 
+/** What each navigation entry draws. */
+const SCREENS: Record<Screen, () => HTMLElement> = {
+  devices: devicesScreen,
+  units: unitsScreen,
+  overview: overviewScreen,
+  issue: issueScreen,
+  decode: decodeScreen,
+  station: stationScreen,
+  batch: batchScreen,
+  transfer: transferScreen,
+  verify: verifyScreen,
+  settings: settingsScreen,
+};
+
 /** The screen last drawn (a new screen starts at its top). */
 let drawnScreen: Screen | undefined;
 
@@ -42,20 +59,7 @@ function render(): void {
   document.documentElement.dataset.theme = state.theme;
   let screen: HTMLElement;
   try {
-    screen =
-      state.screen === "devices"
-        ? devicesScreen()
-        : state.screen === "units"
-          ? unitsScreen()
-          : state.screen === "issue"
-            ? issueScreen()
-            : state.screen === "station"
-              ? stationScreen()
-              : state.screen === "batch"
-                ? batchScreen()
-                : state.screen === "overview"
-                  ? overviewScreen()
-                  : decodeScreen();
+    screen = SCREENS[state.screen]();
   } catch (e) {
     screen = h("section", { class: "screen" }, errorBox(BackendError.from(e)));
   }
@@ -75,42 +79,11 @@ function render(): void {
       navButton("decode", t("nav.decode")),
       navButton("station", t("nav.stationFlash")),
       navButton("batch", t("nav.batch")),
-      h(
-        "div",
-        { class: "prefs" },
-        h(
-          "label",
-          {},
-          t("lang.label"),
-          " ",
-          h(
-            "select",
-            {
-              "data-testid": "lang",
-              onchange: (e: Event) => {
-                const l = (e.target as HTMLSelectElement).value as Lang;
-                setLang(l);
-                localStorage.setItem("lang", l);
-                update((s) => (s.lang = l));
-              },
-            },
-            LANGS.map((l) => h("option", { value: l, selected: l === state.lang }, l === "en" ? "English" : "Français")),
-          ),
-        ),
-        h(
-          "button",
-          {
-            class: "small",
-            "data-testid": "theme",
-            onclick: () =>
-              update((s) => {
-                s.theme = s.theme === "dark" ? "light" : "dark";
-                localStorage.setItem("theme", s.theme);
-              }),
-          },
-          state.theme === "dark" ? t("theme.light") : t("theme.dark"),
-        ),
-      ),
+      h("p", { class: "group" }, t("nav.ledger")),
+      navButton("transfer", t("nav.transfer")),
+      navButton("verify", t("nav.verify")),
+      navButton("settings", t("nav.settings")),
+      h("div", { class: "prefs" }, langSelect(), themeButton()),
     ),
     h("main", {}, errorBox(state.fatal, "fatal"), screen),
   );

@@ -20,7 +20,17 @@ import type { AddUnitForm, LedgerIssueForm } from "./lib/ledger";
 import type { Lang } from "./lib/i18n";
 import type { DecodeForm, Errors, IssueForm } from "./lib/validate";
 
-export type Screen = "devices" | "units" | "issue" | "decode" | "station" | "batch" | "overview";
+export type Screen =
+  | "devices"
+  | "units"
+  | "issue"
+  | "decode"
+  | "station"
+  | "batch"
+  | "overview"
+  | "transfer"
+  | "verify"
+  | "settings";
 
 export interface DeviceEntry {
   port: string;

@@ -34,7 +34,7 @@ pub fn resolve_path() -> CmdResult<PathBuf> {
     }
 }
 
-fn closed() -> CommandError {
+pub(crate) fn closed() -> CommandError {
     CommandError::new(
         "LEDGER_CLOSED",
         "the ledger is not open: create or unlock it first",

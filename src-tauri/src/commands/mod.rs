@@ -8,9 +8,11 @@ pub mod app;
 pub mod devices;
 pub mod fleet;
 pub mod ledger;
+pub mod settings;
 pub mod sim;
 pub mod station;
 pub mod tokens;
+pub mod transfer;
 
 use crate::error::{CmdResult, CommandError};
 

@@ -126,3 +126,32 @@ export const fleetSetStatus = (req: FleetStatusChange) => call<FleetUnit>("fleet
 export const fleetQuote = (serial: string, amount: string) => call<FleetQuote>("fleet_quote", { serial, amount });
 export const fleetStats = (weeks: number, weekly: boolean, tzOffsetSecs: number) =>
   call<FleetStats>("fleet_stats", { weeks, weekly, tzOffsetSecs });
+// Ledger administration: import / export, verify, settings (src-tauri/src/commands/{transfer,settings}.rs).
+import type { ExportDone } from "./bindings/ExportDone";
+import type { ExportRequest } from "./bindings/ExportRequest";
+import type { ImportDone } from "./bindings/ImportDone";
+import type { ImportPreview } from "./bindings/ImportPreview";
+import type { ImportProgressEvent } from "./bindings/ImportProgressEvent";
+import type { ImportRequest } from "./bindings/ImportRequest";
+import type { SettingsView } from "./bindings/SettingsView";
+import type { SupervisorPinChange } from "./bindings/SupervisorPinChange";
+import type { TariffView } from "./bindings/TariffView";
+import type { VerifyView } from "./bindings/VerifyView";
+
+export const transferPreview = (req: ImportRequest) => call<ImportPreview>("transfer_preview", { req });
+export const transferImport = (req: ImportRequest) => call<ImportDone>("transfer_import", { req });
+export const transferCancel = () => call<null>("transfer_cancel");
+export const transferExport = (req: ExportRequest) => call<ExportDone>("transfer_export", { req });
+export const ledgerVerify = () => call<VerifyView>("ledger_verify");
+export const settingsGet = () => call<SettingsView>("settings_get");
+export const settingsSerialPreview = (pattern: string) => call<string[]>("settings_serial_preview", { pattern });
+export const settingsSetSerialPattern = (pattern: string | null) =>
+  call<SettingsView>("settings_set_serial_pattern", { pattern, operator: null });
+export const settingsSetTariffs = (tariffs: TariffView[], defaultTariff: string | null) =>
+  call<SettingsView>("settings_set_tariffs", { tariffs, default: defaultTariff, operator: null });
+export const settingsSetAutolock = (minutes: number | null) =>
+  call<SettingsView>("settings_set_autolock", { minutes, operator: null });
+export const settingsSetSupervisorPin = (change: SupervisorPinChange) =>
+  call<SettingsView>("settings_set_supervisor_pin", { change, operator: null });
+export const onTransferProgress = (f: (p: ImportProgressEvent) => void): Promise<UnlistenFn> =>
+  listen<ImportProgressEvent>("transfer://progress", (e) => f(e.payload));

@@ -88,7 +88,7 @@ pub enum LedgerError {
     #[error("serial pattern {0:?}: use {{seq}} or {{seq:0N}} and optionally {{yyyy}}")]
     BadPattern(String),
     /// A setting name the ledger does not know.
-    #[error("unknown setting {0:?} (known: serial_pattern)")]
+    #[error("unknown setting {0:?} (known: serial_pattern, tariffs, autolock_minutes)")]
     UnknownSetting(String),
     /// No pending provisioning with this id.
     #[error("no pending provisioning with id {0}")]
@@ -108,6 +108,17 @@ pub enum LedgerError {
     /// Encryption failure (should not happen) or a sealed key that does not open.
     #[error("key sealing: {0}")]
     Crypto(String),
+    /// An import stopped by its progress callback (the user cancelled); nothing was imported.
+    #[error("import cancelled: nothing was imported")]
+    Cancelled,
+    /// A setting value the ledger does not accept (the message says why).
+    #[error("setting {name}: {message}")]
+    BadSetting {
+        /// The setting.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
     /// An import found problems (every one is listed); nothing was imported.
     #[error("{0}")]
     ImportRefused(Box<super::ImportReport>),
@@ -159,6 +170,8 @@ impl LedgerError {
             LedgerError::Db(_) => "LEDGER_DB",
             LedgerError::Crypto(_) => "CRYPTO",
             LedgerError::ImportRefused(_) => "IMPORT_REFUSED",
+            LedgerError::Cancelled => "CANCELLED",
+            LedgerError::BadSetting { .. } => "BAD_SETTING",
             LedgerError::Bundle(e) => e.code(),
             LedgerError::Io { .. } => "IO",
         }

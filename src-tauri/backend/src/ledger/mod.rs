@@ -20,6 +20,7 @@ mod audit;
 mod error;
 mod schema;
 mod seal;
+mod settings;
 mod stats;
 mod transfer;
 
@@ -30,13 +31,15 @@ pub use seal::{
     bundle_passphrase_from_env_or_prompt, passphrase_from_env_or_prompt, DeviceKey, KdfParams,
     Passphrase, SealKey,
 };
+pub use settings::{Tariff, Tariffs, MAX_AUTOLOCK_MINUTES};
 pub use stats::{
     amount_days, ExpiringUnit, FleetStats, Granularity, Quote, SeriesBucket, StatsQuery,
     StatusCount, UnitCredit,
 };
 pub use transfer::{
-    format_milli, iso_utc, BundleError, BundleLimits, ExportSummary, ImportOptions, ImportReport,
-    RowError, Selection, Skipped, BUNDLE_MAGIC,
+    format_milli, iso_utc, write_export_file, BundleError, BundleLimits, ExportSummary,
+    ImportOptions, ImportPhase, ImportProgress, ImportProgressFn, ImportReport, RowError,
+    Selection, Skipped, BUNDLE_MAGIC,
 };
 
 use firmware_core::token::{
@@ -223,10 +226,20 @@ pub struct PendingProvisioning {
 }
 
 /// Ledger-wide settings: name and what it means.
-pub const SETTINGS: [(&str, &str); 1] = [(
-    "serial_pattern",
-    "serial pattern for new devices, e.g. SN-{seq:06} or OPG{yyyy}-{seq:05}",
-)];
+pub const SETTINGS: [(&str, &str); 3] = [
+    (
+        "serial_pattern",
+        "serial pattern for new devices, e.g. SN-{seq:06} or OPG{yyyy}-{seq:05}",
+    ),
+    (
+        "tariffs",
+        "named tariffs and the default for new units, JSON: {\"default\":\"Daily\",\"list\":[{\"name\":\"Daily\",\"days_per_unit\":\"0.01\",\"currency\":\"KES\"}]}",
+    ),
+    (
+        "autolock_minutes",
+        "minutes without activity after which the desktop app locks the ledger (1-1440)",
+    ),
+];
 
 /// The serial pattern used when neither the command nor the ledger names one.
 pub const DEFAULT_SERIAL_PATTERN: &str = "SN-{seq:06}";
@@ -234,6 +247,8 @@ pub const DEFAULT_SERIAL_PATTERN: &str = "SN-{seq:06}";
 fn check_setting(name: &str, value: Option<&str>) -> Result<()> {
     match (name, value) {
         ("serial_pattern", Some(p)) => check_serial(&format_serial(p, 1, year_now())?),
+        ("tariffs", Some(v)) => settings::parse_tariffs(v).map(drop),
+        ("autolock_minutes", Some(v)) => settings::parse_autolock(v).map(drop),
         (n, _) if SETTINGS.iter().any(|(s, _)| *s == n) => Ok(()),
         _ => Err(LedgerError::UnknownSetting(name.to_string())),
     }
@@ -753,20 +768,9 @@ impl Ledger {
 
     /// Derive the sealing key from `pass` and check it against the verifier.
     pub fn unlock(&mut self, pass: &Passphrase) -> Result<()> {
-        let params = KdfParams {
-            m_kib: meta_u32(&self.conn, "kdf_m_kib")?,
-            t: meta_u32(&self.conn, "kdf_t")?,
-            p: meta_u32(&self.conn, "kdf_p")?,
-        };
-        let missing = |k: &str| LedgerError::Corrupt(format!("meta {k} missing"));
-        let salt = meta_get(&self.conn, "kdf_salt")?.ok_or_else(|| missing("kdf_salt"))?;
-        let verifier = meta_get(&self.conn, "verifier")?.ok_or_else(|| missing("verifier"))?;
-        let vnonce =
-            meta_get(&self.conn, "verifier_nonce")?.ok_or_else(|| missing("verifier_nonce"))?;
-        let key = SealKey::derive(pass, &salt, params)?;
-        if !key.check_verifier(&verifier, &vnonce) {
-            return Err(LedgerError::WrongPassphrase);
-        }
+        let key = self
+            .derive_if_matches(pass)?
+            .ok_or(LedgerError::WrongPassphrase)?;
         self.key = Some(key);
         Ok(())
     }
@@ -1186,10 +1190,17 @@ impl Ledger {
             Some(d) => return Err(LedgerError::BadAmount(d.to_string())),
             None => None,
         };
+        // A unit without a tariff of its own gets the ledger's default tariff (settings).
+        let default = match (tariff, self.tariffs()?.default_tariff()) {
+            (None, Some(d)) => Some((d.name.clone(), parse_milli(&d.days_per_unit)?)),
+            _ => None,
+        };
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let row = load_unit(&tx, serial)?;
+        let default = default.filter(|_| row.tariff_millidays.is_none());
+        let tariff = tariff.or(default.as_ref().map(|d| d.1));
         if !matches!(
             row.status,
             Status::InStock
@@ -1225,7 +1236,8 @@ impl Ledger {
             operator,
             "assign",
             Some(serial),
-            &json!({"customer": customer.name, "customer_id": cid, "tariff_millidays": tariff}),
+            &json!({"customer": customer.name, "customer_id": cid, "tariff_millidays": tariff,
+                    "default_tariff": default.map(|d| d.0)}),
         )?;
         tx.commit()?;
         Ok(())

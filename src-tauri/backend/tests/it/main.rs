@@ -1,5 +1,6 @@
 //! paygo's one integration-test binary.
 
+mod admin;
 mod cli;
 #[cfg(feature = "flash")]
 mod flash;

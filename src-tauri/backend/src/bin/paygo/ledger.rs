@@ -20,7 +20,7 @@ pub enum LedgerCommand {
     Export(ExportArgs),
     /// Read units from an OpenPAYGO device CSV or a handover bundle (all or nothing).
     Import(ImportArgs),
-    /// Show or change a ledger-wide setting (serial_pattern).
+    /// Show or change a ledger-wide setting: serial_pattern, tariffs (JSON), autolock_minutes.
     Setting {
         /// The setting's name.
         name: String,
@@ -187,44 +187,10 @@ pub fn run(command: LedgerCommand, json: bool, ledger_arg: Option<PathBuf>) -> R
     Ok(())
 }
 
-/// Write `bytes` to `out` (owner-only permissions: the file may hold keys) through a temporary
-/// file renamed into place, so a failed export leaves no half file.
+/// Write an export file (owner-only, through a temporary file; see
+/// [`ledger::write_export_file`]).
 fn write_file(out: &Path, bytes: &[u8], force: bool) -> Result<(), Error> {
-    use std::io::Write;
-    if out.exists() && !force {
-        return Err(Error::io(
-            format!("writing {}", out.display()),
-            "the file exists (pass --force to overwrite it)",
-        ));
-    }
-    let dir = out
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = out.file_name().map_or_else(
-        || "export".to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    let tmp = dir.join(format!(".{name}.partial"));
-    let ctx = || format!("writing {}", out.display());
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let result = (|| {
-        let mut f = opts.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, out)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io(ctx(), e));
-    }
-    Ok(())
+    Ok(ledger::write_export_file(out, bytes, force)?)
 }
 
 fn export(a: ExportArgs, json: bool, path: &Path) -> Result<(), Error> {

@@ -17,6 +17,7 @@ use firmware_core::token::Key;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use serde_json::json;
+use std::ops::ControlFlow;
 use zeroize::Zeroizing;
 
 /// Which units an export covers.
@@ -55,6 +56,33 @@ pub struct ImportOptions {
     /// Bundle only: the most expensive key derivation a bundle header may ask for.
     pub limits: BundleLimits,
 }
+
+/// Which part of an import a [`ImportProgress`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportPhase {
+    /// Comparing each incoming unit with the ledger (duplicates, conflicts).
+    Check,
+    /// Writing the new units (inside the transaction; stopping rolls everything back).
+    Write,
+}
+
+/// Where an import stands, passed to the progress callback of
+/// [`Ledger::import_openpaygo_csv_with_progress`] / [`Ledger::import_bundle_with_progress`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ImportProgress {
+    /// Checking or writing.
+    pub phase: ImportPhase,
+    /// Units handled so far in this phase.
+    pub done: usize,
+    /// Units this phase will handle.
+    pub total: usize,
+}
+
+/// The callback of the `*_with_progress` imports: called once per unit, inside the
+/// transaction; `ControlFlow::Break` stops the import, rolls back and returns
+/// [`LedgerError::Cancelled`].
+pub type ImportProgressFn<'a> = &'a mut dyn FnMut(ImportProgress) -> ControlFlow<()>;
 
 /// A problem with one row (CSV line) or one bundle unit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -102,10 +130,15 @@ pub struct ImportReport {
     pub serials: Vec<String>,
     /// Tokens imported with them (bundles).
     pub tokens: usize,
-    /// Identical units already in the ledger.
+    /// Identical units already in the ledger (in a refused import: those that would have
+    /// been skipped, so a preview can count them).
     pub skipped: Vec<Skipped>,
     /// Problems; any problem means nothing was imported.
     pub errors: Vec<RowError>,
+    /// Refused imports only: the units that would have been new without the problems (so a
+    /// preview can count them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub would_import: Vec<String>,
     /// Things worth knowing that did not stop the import.
     pub warnings: Vec<String>,
     /// The handover bundle's id.
@@ -185,6 +218,47 @@ pub fn format_milli(milli: i64) -> String {
         let f = format!("{frac:03}");
         format!("{sign}{int}.{}", f.trim_end_matches('0'))
     }
+}
+
+/// Write an export to `out` with owner-only permissions (the file may hold keys) through a
+/// temporary file renamed into place, so a failed export leaves no half file. An existing
+/// `out` is refused unless `overwrite`.
+pub fn write_export_file(out: &std::path::Path, bytes: &[u8], overwrite: bool) -> Result<()> {
+    use std::io::Write;
+    let io = |message: String| LedgerError::Io {
+        context: format!("writing {}", out.display()),
+        message,
+    };
+    if out.exists() && !overwrite {
+        return Err(io("the file exists (pass --force to overwrite it)".into()));
+    }
+    let dir = out
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = out.file_name().map_or_else(
+        || "export".to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let tmp = dir.join(format!(".{name}.partial"));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let result = (|| {
+        let mut f = opts.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, out)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e.to_string()));
+    }
+    Ok(())
 }
 
 impl Ledger {
@@ -391,11 +465,22 @@ impl Ledger {
         data: &[u8],
         opts: &ImportOptions,
     ) -> Result<ImportReport> {
+        self.import_openpaygo_csv_with_progress(data, opts, &mut |_| ControlFlow::Continue(()))
+    }
+
+    /// [`Ledger::import_openpaygo_csv`] reporting progress once per unit; the callback can
+    /// stop the import ([`LedgerError::Cancelled`], nothing imported).
+    pub fn import_openpaygo_csv_with_progress(
+        &mut self,
+        data: &[u8],
+        opts: &ImportOptions,
+        progress: ImportProgressFn<'_>,
+    ) -> Result<ImportReport> {
         self.seal_key()?;
         let parsed = opcsv::parse_units(data);
         let mut report = new_report("openpaygo-csv", opts.dry_run);
         report.warnings = parsed.warnings;
-        self.apply(parsed.units, parsed.errors, report, opts)
+        self.apply(parsed.units, parsed.errors, report, opts, progress)
     }
 
     /// Import a handover bundle made by [`Ledger::export_bundle`]. Wrong passphrase,
@@ -407,11 +492,28 @@ impl Ledger {
         bundle_pass: &Passphrase,
         opts: &ImportOptions,
     ) -> Result<ImportReport> {
+        self.import_bundle_with_progress(
+            data,
+            bundle_pass,
+            opts,
+            &mut |_| ControlFlow::Continue(()),
+        )
+    }
+
+    /// [`Ledger::import_bundle`] reporting progress once per unit; the callback can stop the
+    /// import ([`LedgerError::Cancelled`], nothing imported).
+    pub fn import_bundle_with_progress(
+        &mut self,
+        data: &[u8],
+        bundle_pass: &Passphrase,
+        opts: &ImportOptions,
+        progress: ImportProgressFn<'_>,
+    ) -> Result<ImportReport> {
         self.seal_key()?;
         let opened = bundle::open(data, bundle_pass, &opts.limits)?;
         let mut report = new_report("bundle", opts.dry_run);
         report.bundle_id = Some(opened.id);
-        self.apply(opened.units, opened.errors, report, opts)
+        self.apply(opened.units, opened.errors, report, opts, progress)
     }
 
     fn apply(
@@ -420,7 +522,13 @@ impl Ledger {
         mut errors: Vec<RowError>,
         mut report: ImportReport,
         opts: &ImportOptions,
+        progress: ImportProgressFn<'_>,
     ) -> Result<ImportReport> {
+        // Stopping drops `tx` uncommitted: SQLite rolls back everything written so far.
+        let mut step = |phase, done, total| match progress(ImportProgress { phase, done, total }) {
+            ControlFlow::Continue(()) => Ok(()),
+            ControlFlow::Break(()) => Err(LedgerError::Cancelled),
+        };
         let seal = self.key.as_ref().ok_or(LedgerError::Locked)?;
         let tx = self
             .conn
@@ -428,7 +536,8 @@ impl Ledger {
         let mut seen: std::collections::HashMap<String, Option<u64>> =
             std::collections::HashMap::new();
         let mut fresh: Vec<&Incoming> = Vec::new();
-        for item in &items {
+        for (done, item) in items.iter().enumerate() {
+            step(ImportPhase::Check, done, items.len())?;
             let u = &item.unit;
             let err = |message: String| RowError {
                 line: item.line,
@@ -510,10 +619,11 @@ impl Ledger {
                 reason: "already in the ledger with the same key, parameters and count".into(),
             });
         }
+        step(ImportPhase::Check, items.len(), items.len())?;
         if !errors.is_empty() {
             errors.sort_by_key(|e| e.line.unwrap_or(0));
             report.errors = errors;
-            report.skipped.clear();
+            report.would_import = fresh.iter().map(|i| i.unit.serial.clone()).collect();
             return Err(LedgerError::ImportRefused(Box::new(report)));
         }
         report.serials = fresh.iter().map(|i| i.unit.serial.clone()).collect();
@@ -524,7 +634,8 @@ impl Ledger {
         }
         let op = opts.operator.as_deref();
         let source = report.format;
-        for item in &fresh {
+        for (done, item) in fresh.iter().enumerate() {
+            step(ImportPhase::Write, done, fresh.len())?;
             let id =
                 Ledger::insert_unit(Some(seal), &tx, &item.unit, item.status, item.device_count)?;
             if item.notes.is_some() || item.payg_disabled {
@@ -588,6 +699,8 @@ impl Ledger {
             ),
         };
         audit::append(&tx, op, action, None, &detail)?;
+        // The last chance to stop: after COMMIT the import has happened.
+        step(ImportPhase::Write, fresh.len(), fresh.len())?;
         tx.commit()?;
         Ok(report)
     }
@@ -602,6 +715,7 @@ fn new_report(format: &'static str, dry_run: bool) -> ImportReport {
         tokens: 0,
         skipped: Vec::new(),
         errors: Vec::new(),
+        would_import: Vec::new(),
         warnings: Vec::new(),
         bundle_id: None,
     }
