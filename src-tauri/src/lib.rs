@@ -11,6 +11,8 @@ pub mod error;
 pub mod state;
 
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_admin;

@@ -209,39 +209,15 @@ fn stale_simulator_links_are_removed() {
 
 mod ledger_commands {
     use super::*;
+    use crate::test_support::TempDir;
     use paygo::ledger::{KdfParams, Ledger, NewUnit, Passphrase};
     use std::path::PathBuf;
 
     const PASS: &str = "correct horse battery";
 
-    /// A fresh directory for one test's ledger (removed on drop).
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new(name: &str) -> TempDir {
-            let dir = std::env::temp_dir().join(format!(
-                "paygo-desktop-ledger-{}-{name}",
-                std::process::id()
-            ));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            TempDir(dir)
-        }
-
-        fn file(&self) -> PathBuf {
-            self.0.join("ledger.sqlite")
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
     /// A ledger file with `n` units U-0001.. (KEY as every unit's key).
     fn seeded(dir: &TempDir, n: u32) -> PathBuf {
-        let path = dir.file();
+        let path = dir.join("ledger.sqlite");
         let mut l =
             Ledger::create(&path, &Passphrase::new(PASS), KdfParams::INSECURE_FOR_TESTS).unwrap();
         for i in 1..=n {
@@ -278,8 +254,8 @@ mod ledger_commands {
 
     #[test]
     fn an_idle_ledger_locks_itself() {
-        let dir = TempDir::new("autolock");
-        let path = dir.file();
+        let dir = TempDir::new("ledger", "autolock");
+        let path = dir.join("ledger.sqlite");
         let state = AppState::default();
         state.set_autolock(std::time::Duration::from_secs(1));
         ledger::create(&state, &path, PASS, KdfParams::INSECURE_FOR_TESTS).unwrap();
@@ -299,8 +275,8 @@ mod ledger_commands {
 
     #[test]
     fn unlock_tokens_pass_the_supervisor_pin_and_reason() {
-        let dir = TempDir::new("superpin");
-        let path = dir.file();
+        let dir = TempDir::new("ledger", "superpin");
+        let path = dir.join("ledger.sqlite");
         let state = AppState::default();
         ledger::create(&state, &path, PASS, KdfParams::INSECURE_FOR_TESTS).unwrap();
         {
@@ -342,8 +318,8 @@ mod ledger_commands {
 
     #[test]
     fn create_then_lock_then_unlock() {
-        let dir = TempDir::new("create");
-        let path = dir.file();
+        let dir = TempDir::new("ledger", "create");
+        let path = dir.join("ledger.sqlite");
         let state = AppState::default();
         let st = ledger::status(&state, &path);
         assert_eq!((st.exists, st.unlocked), (false, false));
@@ -381,15 +357,15 @@ mod ledger_commands {
 
     #[test]
     fn unlocking_a_missing_ledger_says_so() {
-        let dir = TempDir::new("missing");
+        let dir = TempDir::new("ledger", "missing");
         let state = AppState::default();
-        let e = ledger::unlock(&state, &dir.file(), PASS).unwrap_err();
+        let e = ledger::unlock(&state, &dir.join("ledger.sqlite"), PASS).unwrap_err();
         assert_eq!(e.code, "NO_LEDGER", "{e}");
     }
 
     #[test]
     fn list_pages_searches_and_filters() {
-        let dir = TempDir::new("list");
+        let dir = TempDir::new("ledger", "list");
         let path = seeded(&dir, 120);
         let state = AppState::default();
         ledger::unlock(&state, &path, PASS).unwrap();
@@ -417,7 +393,7 @@ mod ledger_commands {
 
     #[test]
     fn issue_is_recorded_and_a_payment_ref_issues_once() {
-        let dir = TempDir::new("issue");
+        let dir = TempDir::new("ledger", "issue");
         let path = seeded(&dir, 2);
         let state = AppState::default();
         ledger::unlock(&state, &path, PASS).unwrap();
@@ -483,7 +459,7 @@ mod ledger_commands {
 
     #[test]
     fn no_response_carries_a_key() {
-        let dir = TempDir::new("nokey");
+        let dir = TempDir::new("ledger", "nokey");
         let path = seeded(&dir, 1);
         let state = AppState::default();
         let mut json =
@@ -504,8 +480,8 @@ mod ledger_commands {
 
     #[test]
     fn a_unit_added_from_the_app_issues_like_the_tool() {
-        let dir = TempDir::new("add");
-        let path = dir.file();
+        let dir = TempDir::new("ledger", "add");
+        let path = dir.join("ledger.sqlite");
         let state = AppState::default();
         ledger::create(&state, &path, PASS, KdfParams::INSECURE_FOR_TESTS).unwrap();
         let d = ledger::add(&state, " SHS-1 ", KEY, None, Some("amina".into())).unwrap();
@@ -533,7 +509,7 @@ mod ledger_commands {
 
     #[test]
     fn device_twin_warnings_reach_the_ui() {
-        let dir = TempDir::new("warn");
+        let dir = TempDir::new("ledger", "warn");
         let path = seeded(&dir, 1);
         let state = AppState::default();
         ledger::unlock(&state, &path, PASS).unwrap();
@@ -565,38 +541,12 @@ mod ledger_commands {
 
 mod ipc {
     use super::*;
-    use tauri::ipc::{CallbackFn, InvokeBody};
-    use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
-    use tauri::webview::InvokeRequest;
 
-    fn invoke(
-        webview: &tauri::WebviewWindow<tauri::test::MockRuntime>,
-        cmd: &str,
-        body: serde_json::Value,
-    ) -> Result<serde_json::Value, serde_json::Value> {
-        get_ipc_response(
-            webview,
-            InvokeRequest {
-                cmd: cmd.into(),
-                callback: CallbackFn(0),
-                error: CallbackFn(1),
-                url: "tauri://localhost".parse().unwrap(),
-                body: InvokeBody::from(body),
-                headers: Default::default(),
-                invoke_key: INVOKE_KEY.to_string(),
-            },
-        )
-        .map(|r| r.deserialize::<serde_json::Value>().unwrap())
-    }
+    use crate::test_support::ipc::{invoke, window};
 
     #[test]
     fn commands_answer_over_ipc() {
-        let app = crate::build(mock_builder())
-            .build(mock_context(noop_assets()))
-            .unwrap();
-        let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-            .build()
-            .unwrap();
+        let (_app, webview) = window();
         let ok = invoke(
             &webview,
             "issue_token",

@@ -5,6 +5,7 @@
 use crate::api::*;
 use crate::commands::{ledger, settings, transfer};
 use crate::state::AppState;
+use crate::test_support::TempDir;
 use paygo::ledger::{KdfParams, NewUnit};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -12,29 +13,6 @@ use std::sync::atomic::AtomicBool;
 const PASS: &str = "correct horse battery";
 const KEY: &str = "a29ab82edc5fbbc41ec9530f6dac86b1";
 const CSV_HEADER: &str = "Serial Number,Starting Code,Key,Count,Time Divider,Restricted Digit Mode,Hardware Model,Version,Test Code";
-
-/// A fresh directory for one test (removed on drop).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir =
-            std::env::temp_dir().join(format!("paygo-desktop-admin-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn key(i: u8) -> [u8; 16] {
     let mut k = paygo::token::parse_key(KEY).unwrap();
@@ -101,7 +79,7 @@ fn no_progress(_: ImportProgressEvent) {}
 
 #[test]
 fn preview_counts_new_duplicate_and_conflicting_rows_with_lines() {
-    let dir = TempDir::new("preview");
+    let dir = TempDir::new("admin", "preview");
     let (a, _) = app(
         &dir,
         "a.sqlite",
@@ -157,7 +135,7 @@ fn preview_counts_new_duplicate_and_conflicting_rows_with_lines() {
 
 #[test]
 fn import_reports_progress_then_everything_again_is_duplicates() {
-    let dir = TempDir::new("import");
+    let dir = TempDir::new("admin", "import");
     let serials: Vec<(String, u8)> = (1..=30).map(|i| (format!("SN-{i:02}"), i)).collect();
     let refs: Vec<(&str, u8)> = serials.iter().map(|(s, i)| (s.as_str(), *i)).collect();
     let (a, _) = app(&dir, "a.sqlite", &refs);
@@ -197,7 +175,7 @@ fn import_reports_progress_then_everything_again_is_duplicates() {
 
 #[test]
 fn cancel_during_an_import_rolls_everything_back() {
-    let dir = TempDir::new("cancel");
+    let dir = TempDir::new("admin", "cancel");
     let serials: Vec<(String, u8)> = (1..=50).map(|i| (format!("C-{i:02}"), i)).collect();
     let refs: Vec<(&str, u8)> = serials.iter().map(|(s, i)| (s.as_str(), *i)).collect();
     let (a, _) = app(&dir, "a.sqlite", &refs);
@@ -237,7 +215,7 @@ fn cancel_during_an_import_rolls_everything_back() {
 #[test]
 fn cancel_from_another_thread_stops_a_running_import() {
     use std::sync::{mpsc, Arc};
-    let dir = TempDir::new("cancel-thread");
+    let dir = TempDir::new("admin", "cancel-thread");
     let serials: Vec<(String, u8)> = (1..=40).map(|i| (format!("T-{i:02}"), i)).collect();
     let refs: Vec<(&str, u8)> = serials.iter().map(|(s, i)| (s.as_str(), *i)).collect();
     let (a, _) = app(&dir, "a.sqlite", &refs);
@@ -277,7 +255,7 @@ fn cancel_from_another_thread_stops_a_running_import() {
 
 #[test]
 fn bundles_round_trip_and_refuse_a_wrong_passphrase() {
-    let dir = TempDir::new("bundle");
+    let dir = TempDir::new("admin", "bundle");
     let (a, _) = app(&dir, "a.sqlite", &[("B-1", 1), ("B-2", 2)]);
     let out = dir.join("handover.bin");
     let mut req = export_req(ExportKind::Bundle, &out);
@@ -359,7 +337,7 @@ fn bundles_round_trip_and_refuse_a_wrong_passphrase() {
 
 #[test]
 fn unreadable_files_and_a_closed_ledger_are_clear_errors() {
-    let dir = TempDir::new("files");
+    let dir = TempDir::new("admin", "files");
     let (a, path) = app(&dir, "a.sqlite", &[]);
     let missing = dir.join("missing.csv");
     assert_eq!(
@@ -395,7 +373,7 @@ fn unreadable_files_and_a_closed_ledger_are_clear_errors() {
 
 #[test]
 fn device_csv_export_needs_the_supervisor_pin_once_set() {
-    let dir = TempDir::new("pin-export");
+    let dir = TempDir::new("admin", "pin-export");
     let (a, _) = app(&dir, "a.sqlite", &[("P-1", 1)]);
     a.ledger()
         .as_mut()
@@ -447,7 +425,7 @@ fn device_csv_export_needs_the_supervisor_pin_once_set() {
 
 #[test]
 fn verify_finds_the_first_tampered_row() {
-    let dir = TempDir::new("verify");
+    let dir = TempDir::new("admin", "verify");
     let (a, path) = app(&dir, "a.sqlite", &[("V-1", 1), ("V-2", 2)]);
     let ok = transfer::verify(&a, &path).unwrap();
     assert!(ok.ok && ok.problems.is_empty() && ok.first_broken.is_none());
@@ -481,7 +459,7 @@ fn verify_finds_the_first_tampered_row() {
 
 #[test]
 fn settings_round_trip_with_validation_and_audit() {
-    let dir = TempDir::new("settings");
+    let dir = TempDir::new("admin", "settings");
     let (a, _) = app(&dir, "a.sqlite", &[("SN-000002", 2)]);
     let s = settings::get(&a).unwrap();
     assert_eq!(s.serial_pattern, None);
@@ -622,7 +600,7 @@ fn settings_round_trip_with_validation_and_audit() {
 
 #[test]
 fn supervisor_pin_set_then_changed_with_the_old_one() {
-    let dir = TempDir::new("pin");
+    let dir = TempDir::new("admin", "pin");
     let (a, _) = app(&dir, "a.sqlite", &[]);
     let change = |current: Option<&str>, pin: &str, again: &str| SupervisorPinChange {
         current: current.map(str::to_string),
@@ -675,38 +653,12 @@ fn supervisor_pin_set_then_changed_with_the_old_one() {
 }
 
 mod ipc {
-    use tauri::ipc::{CallbackFn, InvokeBody};
-    use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
-    use tauri::webview::InvokeRequest;
 
-    fn invoke(
-        webview: &tauri::WebviewWindow<tauri::test::MockRuntime>,
-        cmd: &str,
-        body: serde_json::Value,
-    ) -> Result<serde_json::Value, serde_json::Value> {
-        get_ipc_response(
-            webview,
-            InvokeRequest {
-                cmd: cmd.into(),
-                callback: CallbackFn(0),
-                error: CallbackFn(1),
-                url: "tauri://localhost".parse().unwrap(),
-                body: InvokeBody::from(body),
-                headers: Default::default(),
-                invoke_key: INVOKE_KEY.to_string(),
-            },
-        )
-        .map(|r| r.deserialize::<serde_json::Value>().unwrap())
-    }
+    use crate::test_support::ipc::{invoke, window};
 
     #[test]
     fn admin_commands_are_registered_with_the_uis_argument_names() {
-        let app = crate::build(mock_builder())
-            .build(mock_context(noop_assets()))
-            .unwrap();
-        let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-            .build()
-            .unwrap();
+        let (_app, webview) = window();
         assert_eq!(
             invoke(&webview, "transfer_cancel", serde_json::json!({})).unwrap(),
             serde_json::Value::Null

@@ -5,34 +5,15 @@
 use crate::api::*;
 use crate::commands::{fleet, ledger};
 use crate::state::AppState;
+use crate::test_support::TempDir;
 use paygo::ledger::{KdfParams, Ledger, NewUnit, Passphrase};
-use std::path::PathBuf;
 
 const PASS: &str = "correct horse battery";
 const KEY: &str = "a29ab82edc5fbbc41ec9530f6dac86b1";
 
-/// A fresh directory for one test's ledger (removed on drop).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir =
-            std::env::temp_dir().join(format!("paygo-desktop-fleet-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// An unlocked app state over a ledger with units F-001..F-`n` (F-003 restricted).
 fn open(dir: &TempDir, n: u32) -> AppState {
-    let path = dir.0.join("ledger.sqlite");
+    let path = dir.join("ledger.sqlite");
     let mut l =
         Ledger::create(&path, &Passphrase::new(PASS), KdfParams::INSECURE_FOR_TESTS).unwrap();
     let units: Vec<NewUnit> = (1..=n)
@@ -105,7 +86,7 @@ fn issue(
 
 #[test]
 fn units_sort_both_ways_and_page() {
-    let dir = TempDir::new("sort");
+    let dir = TempDir::new("fleet", "sort");
     let state = open(&dir, 120);
     assign(&state, "F-002", "zara", "+221 700", None);
     assign(&state, "F-050", "Awa", "+221 555", None);
@@ -178,7 +159,7 @@ fn units_sort_both_ways_and_page() {
 
 #[test]
 fn assign_with_tariff_then_quote_matches_the_issued_days() {
-    let dir = TempDir::new("assign");
+    let dir = TempDir::new("fleet", "assign");
     let state = open(&dir, 3);
     let before = fleet::unit(&state, "F-001").unwrap();
     assert!(before.customer.is_none() && before.tariff_days_per_unit.is_none());
@@ -257,7 +238,7 @@ fn assign_with_tariff_then_quote_matches_the_issued_days() {
 
 #[test]
 fn status_changes_need_who_and_why_and_follow_the_lifecycle() {
-    let dir = TempDir::new("status");
+    let dir = TempDir::new("fleet", "status");
     let state = open(&dir, 2);
     let u = fleet::unit(&state, "F-001").unwrap();
     assert_eq!(u.status, "provisioned");
@@ -312,7 +293,7 @@ fn status_changes_need_who_and_why_and_follow_the_lifecycle() {
 
 #[test]
 fn overview_counts_tokens_days_and_expiring_units() {
-    let dir = TempDir::new("stats");
+    let dir = TempDir::new("fleet", "stats");
     let state = open(&dir, 4);
     assign(&state, "F-001", "Awa", "+221 1", None);
     assign(&state, "F-002", "Binta", "+221 2", None);
@@ -368,7 +349,7 @@ fn overview_counts_tokens_days_and_expiring_units() {
 
 #[test]
 fn restricted_units_are_flagged_and_issue_digits_1_to_4() {
-    let dir = TempDir::new("restricted");
+    let dir = TempDir::new("fleet", "restricted");
     let state = open(&dir, 3);
     let u = fleet::unit(&state, "F-003").unwrap();
     assert!(u.restricted);

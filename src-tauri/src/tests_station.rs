@@ -5,6 +5,7 @@
 use crate::api::*;
 use crate::commands::{devices, ledger, sim, station};
 use crate::state::AppState;
+use crate::test_support::TempDir;
 use paygo::ledger::KdfParams;
 use station::StationState;
 use std::path::{Path, PathBuf};
@@ -17,37 +18,12 @@ fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("backend/tests/fixtures/size-probe-nrf51.elf")
 }
 
-/// A fresh directory for one test (removed on drop).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!(
-            "paygo-desktop-station-{}-{name}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// App state with a new ledger open (serial pattern `pattern` when given).
 fn open_ledger(dir: &TempDir, pattern: Option<&str>) -> Arc<AppState> {
     let state = Arc::new(AppState::default());
     ledger::create(
         &state,
-        &dir.path("ledger.sqlite"),
+        &dir.join("ledger.sqlite"),
         PASS,
         KdfParams::INSECURE_FOR_TESTS,
     )
@@ -99,7 +75,7 @@ fn a_blank_simulator_has_no_key_and_the_default_stays_provisioned() {
 
 #[test]
 fn provision_a_blank_simulator_into_the_open_ledger() {
-    let dir = TempDir::new("provision");
+    let dir = TempDir::new("station", "provision");
     let state = open_ledger(&dir, Some("ST-{seq:04}"));
     let station = StationState::default();
     let dev = blank_sim(&state);
@@ -172,7 +148,7 @@ fn provision_a_blank_simulator_into_the_open_ledger() {
     assert_eq!(lines.len(), 3);
     assert!(lines[1].starts_with("ST-0001,SHS-10,"), "{csv}");
     assert!(lines[2].starts_with("ST-0002,SHS-10,"), "{csv}");
-    let out = dir.path("labels.csv");
+    let out = dir.join("labels.csv");
     let written = station::save_labels(&station, out.to_str().unwrap()).unwrap();
     assert_eq!(std::fs::read_to_string(&written).unwrap(), csv);
     assert_eq!(
@@ -210,7 +186,7 @@ fn provision_a_blank_simulator_into_the_open_ledger() {
 
 #[test]
 fn provisioning_errors_are_clear() {
-    let dir = TempDir::new("provision-errors");
+    let dir = TempDir::new("station", "provision-errors");
     let station = StationState::default();
 
     // No ledger open.
@@ -251,7 +227,7 @@ fn provisioning_errors_are_clear() {
 #[test]
 fn a_silent_device_times_out_and_leaves_no_unit() {
     use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
-    let dir = TempDir::new("silent");
+    let dir = TempDir::new("station", "silent");
     let state = open_ledger(&dir, None);
     let station = StationState::default();
     // A pseudo-terminal nobody answers on: a powered-off board behind its USB-UART adapter.
@@ -271,7 +247,7 @@ fn a_silent_device_times_out_and_leaves_no_unit() {
 
 #[test]
 fn a_batch_provisions_each_port_and_a_failure_does_not_stop_it() {
-    let dir = TempDir::new("batch");
+    let dir = TempDir::new("station", "batch");
     let state = open_ledger(&dir, Some("B-{seq:03}"));
     let station = StationState::default();
     let sims: Vec<SimInfo> = (0..3).map(|_| blank_sim(&state)).collect();
@@ -323,7 +299,7 @@ fn a_batch_provisions_each_port_and_a_failure_does_not_stop_it() {
     assert_eq!(lines.len(), 5);
     assert!(lines[1].starts_with(&format!("B-001,{},", sims[0].port)));
     assert!(lines[3].contains(",error,PORT,"), "{}", lines[3]);
-    let out = dir.path("report.csv");
+    let out = dir.join("report.csv");
     station::save_report(&station, out.to_str().unwrap()).unwrap();
     assert_eq!(std::fs::read_to_string(&out).unwrap(), r.report_csv);
     // Every provisioned device holds its serial; the ledger has the three units.
@@ -338,7 +314,7 @@ fn a_batch_provisions_each_port_and_a_failure_does_not_stop_it() {
 
 #[test]
 fn cancel_stops_a_batch_after_the_current_unit() {
-    let dir = TempDir::new("batch-cancel");
+    let dir = TempDir::new("station", "batch-cancel");
     let state = open_ledger(&dir, None);
     let station = StationState::default();
     let sims: Vec<SimInfo> = (0..3).map(|_| blank_sim(&state)).collect();
@@ -496,7 +472,7 @@ fn flashing_without_a_probe_says_so() {
 
 #[test]
 fn bad_images_and_unknown_chips_fail_before_any_probe() {
-    let dir = TempDir::new("images");
+    let dir = TempDir::new("station", "images");
     let station = StationState::default();
     let code = |r: &FlashImageRequest| {
         let flashed = station::flash_image(&station, r, &mut |_| {})
@@ -506,11 +482,11 @@ fn bad_images_and_unknown_chips_fail_before_any_probe() {
         assert_eq!(flashed, checked, "flash and check agree");
         flashed
     };
-    let text = dir.path("firmware.bin");
+    let text = dir.join("firmware.bin");
     std::fs::write(&text, b"\x00\x01 not an ELF").unwrap();
     assert_eq!(code(&flash_req("nRF51822_xxAA", &text)), "BAD_IMAGE");
     assert_eq!(
-        code(&flash_req("nRF51822_xxAA", &dir.path("missing.elf"))),
+        code(&flash_req("nRF51822_xxAA", &dir.join("missing.elf"))),
         "BAD_IMAGE"
     );
     assert_eq!(
@@ -588,11 +564,11 @@ fn flash_progress_reaches_the_ui_and_cancel_really_cancels() {
 
 #[test]
 fn firmware_images_are_offered_with_their_board_chip() {
-    let dir = TempDir::new("firmware");
+    let dir = TempDir::new("station", "firmware");
     for name in ["stm32f103c8.elf", "microbit.elf", "custom.elf", "notes.txt"] {
-        std::fs::write(dir.path(name), b"x").unwrap();
+        std::fs::write(dir.join(name), b"x").unwrap();
     }
-    std::fs::create_dir_all(dir.path("sub.elf")).unwrap();
+    std::fs::create_dir_all(dir.join("sub.elf")).unwrap();
     let images = station::images_in(std::slice::from_ref(&dir.0));
     let names: Vec<(&str, Option<&str>)> = images
         .iter()
@@ -610,7 +586,7 @@ fn firmware_images_are_offered_with_their_board_chip() {
     let setup = station::setup_with(&[], std::slice::from_ref(&dir.0));
     assert_eq!(setup.default_chip, "STM32F103C8");
     assert!(setup.probes.is_empty());
-    std::fs::remove_file(dir.path("stm32f103c8.elf")).unwrap();
+    std::fs::remove_file(dir.join("stm32f103c8.elf")).unwrap();
     assert_eq!(
         station::setup_with(&[], std::slice::from_ref(&dir.0)).default_chip,
         "nRF51822_xxAA"
@@ -663,38 +639,12 @@ fn label_csv_quotes_what_needs_it() {
 // --- IPC argument names ------------------------------------------------------------------------
 
 mod ipc {
-    use tauri::ipc::{CallbackFn, InvokeBody};
-    use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
-    use tauri::webview::InvokeRequest;
 
-    fn invoke(
-        webview: &tauri::WebviewWindow<tauri::test::MockRuntime>,
-        cmd: &str,
-        body: serde_json::Value,
-    ) -> Result<serde_json::Value, serde_json::Value> {
-        get_ipc_response(
-            webview,
-            InvokeRequest {
-                cmd: cmd.into(),
-                callback: CallbackFn(0),
-                error: CallbackFn(1),
-                url: "tauri://localhost".parse().unwrap(),
-                body: InvokeBody::from(body),
-                headers: Default::default(),
-                invoke_key: INVOKE_KEY.to_string(),
-            },
-        )
-        .map(|r| r.deserialize::<serde_json::Value>().unwrap())
-    }
+    use crate::test_support::ipc::{invoke, window};
 
     #[test]
     fn station_commands_take_the_uis_argument_names() {
-        let app = crate::build(mock_builder())
-            .build(mock_context(noop_assets()))
-            .unwrap();
-        let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-            .build()
-            .unwrap();
+        let (_app, webview) = window();
         let err = invoke(
             &webview,
             "station_provision",
