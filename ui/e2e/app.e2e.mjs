@@ -16,12 +16,12 @@ import { lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Session, check, tid } from "./webdriver.mjs";
 
 const WD = process.env.WEBDRIVER_URL ?? "http://127.0.0.1:4444";
 const APP = process.env.APP_PATH;
 const OUT = process.env.ARTIFACTS ?? "target/ui-artifacts";
 const LEDGER = process.env.PAYGO_LEDGER ?? "";
-const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
 if (!APP) throw new Error("APP_PATH is not set");
 mkdirSync(OUT, { recursive: true });
 
@@ -32,111 +32,26 @@ const mark = (name) => {
   console.log(`e2e: ${name} at ${timings[name]} ms`);
 };
 
-async function wd(method, path, body) {
-  const res = await fetch(WD + path, {
-    method,
-    headers: { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const json = await res.json().catch(() => ({}));
-  if (!res.ok) {
-    const v = json.value ?? {};
-    throw new Error(`${method} ${path}: ${res.status} ${v.error ?? ""} ${v.message ?? JSON.stringify(json)}`);
-  }
-  return json.value;
-}
-
+// The WebDriver client (shared with the benchmark), under the short names this flow uses.
+const driver = new Session(WD);
 let session;
-const s = (path) => `/session/${session}${path}`;
-
-async function find(css) {
-  const found = await wd("POST", s("/elements"), { using: "css selector", value: css });
-  return found.length ? found[0][ELEMENT] : null;
-}
-
-/** The UI redraws whole screens, so an element can go stale between two requests: retry. */
-async function retry(what, f, timeoutMs = 15_000) {
-  const until = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    try {
-      const r = await f();
-      if (r !== undefined) return r;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > until) throw new Error(`timed out: ${what}${last ? ` (${last.message})` : ""}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Wait until `css` exists (and, if given, its text passes `test`); returns its text. */
-async function waitFor(css, test = () => true, timeoutMs = 15_000) {
-  let seen = "(absent)";
-  return retry(
-    `waiting for ${css}`,
-    async () => {
-      const el = await find(css);
-      if (!el) return undefined;
-      seen = await wd("GET", s(`/element/${el}/text`));
-      return test(seen) ? seen : undefined;
-    },
-    timeoutMs,
-  ).catch((e) => {
-    throw new Error(`${e.message}; last text: ${JSON.stringify(seen)}`);
-  });
-}
-
-async function click(css) {
-  await retry(`clicking ${css}`, async () => {
-    const el = await find(css);
-    if (!el) return undefined;
-    await wd("POST", s(`/element/${el}/click`), {});
-    return true;
-  });
-}
-
-async function type(css, text) {
-  await retry(`typing into ${css}`, async () => {
-    const el = await find(css);
-    if (!el) return undefined;
-    await wd("POST", s(`/element/${el}/clear`), {});
-    await wd("POST", s(`/element/${el}/value`), { text });
-    return true;
-  });
-}
-
-async function attr(css, name) {
-  return retry(`reading ${css}`, async () => wd("GET", s(`/element/${await find(css)}/attribute/${name}`)));
-}
-
-async function shot(name) {
-  // A screenshot can lag the DOM by a frame: let the page paint first.
-  await wd("POST", s("/execute/async"), {
-    script: "const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done(1)))",
-    args: [],
-  });
-  const png = await wd("GET", s("/screenshot"));
-  writeFileSync(join(OUT, `${name}.png`), Buffer.from(png, "base64"));
-  console.log(`e2e: screenshot ${name}.png`);
-}
-
-function check(cond, what) {
-  if (!cond) throw new Error(`check failed: ${what}`);
-}
+const s = (path) => driver.s(path);
+const wd = (method, path, body) => driver.wd(method, path, body);
+const find = (css) => driver.find(css);
+const retry = (what, f, timeoutMs) => driver.retry(what, f, timeoutMs);
+const waitFor = (css, test, timeoutMs) => driver.waitFor(css, test, timeoutMs);
+const click = (css) => driver.click(css);
+const type = (css, text) => driver.type(css, text);
+const attr = (css, name) => driver.attr(css, name);
+const shot = (name) => driver.shot(OUT, name);
 
 /** Units in the ledger once Station and Fleet have run: SN-000001…5, E2E-1, E2E-0. */
 const UNITS_IN_LEDGER = 7;
 
-const tid = (id) => `[data-testid="${id}"]`;
-
 async function main() {
   const launch = Date.now();
-  const created = await wd("POST", "/session", {
-    capabilities: { alwaysMatch: { browserName: "wry", "tauri:options": { application: APP } } },
-  });
-  session = created.sessionId;
+  await driver.start(APP);
+  session = driver.id;
   mark("session");
   await waitFor(tid("screen-devices"));
   mark("first_paint");

@@ -90,6 +90,16 @@ async function main() {
     const before = await firstRow();
     add("filter: all statuses", await timed({ select: "#unitsStatus", value: "" }, { firstRowNot: before }));
   }
+  // Sort by each column, both ways: timed until the header shows the new order (it is
+  // redrawn only when the sorted page has arrived).
+  for (let i = 0; i < 5; i++) {
+    for (const column of ["status", "customer", "credit_until", "last_token", "serial"]) {
+      for (const dir of column === "serial" ? ["descending", "ascending"] : ["ascending", "descending"]) {
+        const sel = `th[aria-sort="${dir}"] ${tid(`sort-${column}`)}`;
+        add(`sort: ${column}`, await timed({ click: tid(`sort-${column}`) }, { sel }));
+      }
+    }
+  }
   // Open a unit's detail (history, issuing form).
   for (let i = 0; i < REPEAT; i++) {
     const row = await firstRow();
