@@ -26,6 +26,9 @@ export class Session {
       headers: { "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(30_000),
+    }).catch((e) => {
+      // Node's "fetch failed" hides the reason (refused, reset, timeout) in `cause`.
+      throw new Error(`${method} ${path}: ${e.message}${e.cause ? ` (${e.cause.code ?? e.cause.message ?? e.cause})` : ""}`);
     });
     const json = await res.json().catch(() => ({}));
     if (!res.ok) {
