@@ -376,6 +376,44 @@ async function main() {
   const verified = await waitFor(tid("verify-result"), (x) => x.startsWith("OK"));
   check((await attr(tid("verify-result"), "data-ok")) === "true", `verify OK (got ${verified})`);
   await shot("31-verify");
+  // The whole loop on the device Station provisioned: issue for SN-000001 from the ledger,
+  // see it in the unit's history, enter it on that device (Devices), see its state change.
+  await click(tid("nav-units"));
+  await type("#unitsSearch", "SN-000001");
+  await click(tid("units-search"));
+  await click(`${tid("unit-row-SN-000001")} td`);
+  await waitFor(tid("unit-detail"), (x) => x.includes("SN-000001"));
+  await wd("POST", s("/execute/sync"), {
+    script:
+      "const a = document.querySelector('[data-testid=laction]'); a.value = 'ADD_TIME'; a.dispatchEvent(new Event('change')); return 1",
+    args: [],
+  });
+  await type(tid("ldays"), "3");
+  await type(tid("paymentRef"), "MPESA-E2E-SN1");
+  await click(tid("lissue-submit"));
+  const snToken = await waitFor(tid("lissued-token"), (x) => /^\d{3} \d{3} \d{3}$/.test(x));
+  await waitFor(tid("history"), (x) => x.includes(snToken) && x.includes("MPESA-E2E-SN1"));
+  await click(tid("nav-devices"));
+  const card = await retry("the provisioned device's card", async () =>
+    wd("POST", s("/execute/sync"), {
+      script:
+        "const c = [...document.querySelectorAll('[data-testid=device-card]')].find((c) => c.querySelector('[data-testid=device-serial]')?.textContent.includes('SN-000001')); return c ? c.dataset.port : undefined",
+      args: [],
+    }).then((p) => p ?? undefined),
+  );
+  const inCard = (id) => `[data-testid="device-card"][data-port="${card}"] ${tid(id)}`;
+  await click(inCard("device-refresh"));
+  const snBefore = await waitFor(inCard("device-state"), (x) => x.length > 0);
+  check(/Inactive/.test(snBefore), `SN-000001 starts without credit (got ${snBefore})`);
+  await type(inCard("device-token"), snToken);
+  await click(inCard("device-enter"));
+  await waitFor(inCard("device-entry-result"), (x) => x.includes("ADD_TIME"));
+  await waitFor(inCard("device-state"), (x) => /Active/.test(x) && !/Inactive/.test(x));
+  const snCredit = await waitFor(inCard("device-credit"));
+  check(/^(2 d 23 h|3 d 0 h)/.test(snCredit), `3 days of credit on SN-000001 (got ${snCredit})`);
+  await shot("40-provisioned-device-token");
+  mark("provisioned_device_token");
+
   mark("done");
 }
 

@@ -7,7 +7,7 @@ import { BackendError } from "./lib/backend";
 import { h } from "./lib/dom";
 import { pickLang, setLang, t, type Lang } from "./lib/i18n";
 import { decodeScreen } from "./screens/decode";
-import { devicesScreen, readDevice, refreshPorts } from "./screens/devices";
+import { devicesScreen, readDevice, refreshPorts, watchPorts } from "./screens/devices";
 import { issueScreen } from "./screens/issue";
 import { loadStats, overviewScreen } from "./screens/overview";
 import { refreshLedger, unitsScreen } from "./screens/units";
@@ -130,6 +130,7 @@ function init(): void {
     }),
   );
   void refreshPorts();
+  watchPorts();
   // Whether a ledger exists decides what Fleet › Units shows first (create or unlock).
   // Drawn and answered by the back-end: interactive (reported for the start-up benchmark).
   void Promise.all([painted, refreshLedger()]).then(([ms]) => backend.appReady(ms).catch(() => {}));

@@ -5,6 +5,7 @@ import { BackendError } from "../lib/backend";
 import type { DeviceView } from "../lib/bindings/DeviceView";
 import { h } from "../lib/dom";
 import { formatDuration } from "../lib/format";
+import { samePorts } from "../lib/ports";
 import { hasKey, t } from "../lib/i18n";
 import { state, update, type DeviceEntry } from "../store";
 import { errorBox, textInput } from "./common";
@@ -19,6 +20,30 @@ export async function refreshPorts(): Promise<void> {
   } catch (e) {
     update((s) => (s.portsError = BackendError.from(e)));
   }
+}
+
+/** How often the Devices screen re-lists the ports (plugging or unplugging shows by itself). */
+const PORT_WATCH_MS = 2000;
+let watching: ReturnType<typeof setInterval> | undefined;
+
+/** Re-list the ports while the Devices screen is shown; redraw only when the list changed. */
+export function watchPorts(): void {
+  if (watching) return;
+  watching = setInterval(() => {
+    if (document.hidden || state.screen !== "devices") return;
+    backend
+      .listPorts()
+      .then((ports) => {
+        if (!samePorts(state.ports, ports) || state.portsError)
+          update((s) => {
+            s.ports = ports;
+            s.portsError = undefined;
+          });
+      })
+      .catch(() => {
+        // Shown by the next explicit refresh; a background poll must not flash errors.
+      });
+  }, PORT_WATCH_MS);
 }
 
 function entryFor(port: string): DeviceEntry {
@@ -197,9 +222,11 @@ function card(d: DeviceEntry): HTMLElement {
             "label",
             { class: "field grow" },
             h("span", {}, t("device.tokenLabel")),
-            textInput("device-token", d.tokenInput, (x) => (d.tokenInput = x), {
+            // One field per card: the id names the port (redraws keep focus by id).
+            textInput(`device-token-${d.port}`, d.tokenInput, (x) => (d.tokenInput = x), {
               inputmode: "numeric",
               placeholder: "123 456 789",
+              "data-testid": "device-token",
             }),
           ),
           h("button", { type: "submit", disabled: d.busy, "data-testid": "device-enter" }, t("device.enter")),
