@@ -345,6 +345,13 @@ async function main() {
   await waitFor(tid("settings-preview"), (x) => x.includes(`E2E${year}-0001`));
   await click(tid("settings-pattern-save"));
   await waitFor(tid("settings-pattern-saved"));
+  // A named tariff plan, offered later when a unit is assigned to a customer.
+  await click(tid("tariff-add"));
+  await type(tid("tariff-name-0"), "Solar 50");
+  await type(tid("tariff-days-0"), "2.5");
+  await type(tid("tariff-currency-0"), "XOF");
+  await click(tid("settings-tariffs-save"));
+  await waitFor(tid("settings-tariffs-saved"));
   await shot("32-settings");
   mark("settings_saved");
 
@@ -383,6 +390,16 @@ async function main() {
   await click(tid("units-search"));
   await click(`${tid("unit-row-SN-000001")} td`);
   await waitFor(tid("unit-detail"), (x) => x.includes("SN-000001"));
+  // Assign a customer on the "Solar 50" plan from Settings: the plan fills the tariff.
+  await wd("POST", s("/execute/sync"), {
+    script:
+      "const p = document.querySelector('[data-testid=tariff-plan]'); p.value = 'Solar 50'; p.dispatchEvent(new Event('change')); return 1",
+    args: [],
+  });
+  check((await attr("#tariff", "value")) === "2.5", "the plan fills the tariff");
+  await type(tid("customerName"), "Moussa Ba");
+  await click(tid("assign-submit"));
+  await waitFor(tid("unit-tariff"), (x) => x.includes("2.5"));
   await wd("POST", s("/execute/sync"), {
     script:
       "const a = document.querySelector('[data-testid=laction]'); a.value = 'ADD_TIME'; a.dispatchEvent(new Event('change')); return 1",
@@ -435,6 +452,8 @@ const FIXTURE = fileURLToPath(new URL("../../src-tauri/backend/tests/fixtures/si
 async function station() {
   await click(tid("nav-station"));
   await waitFor(tid("screen-station"));
+  // The probes and images load first (and prefill the image field): type after that.
+  await waitFor(tid("probes-refresh"), (x) => x === "Refresh");
   await type(tid("flash-chip"), "nRF51822_xxAA");
   await type(tid("flash-image"), FIXTURE);
   await click(tid("flash-check"));

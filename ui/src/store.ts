@@ -1,5 +1,6 @@
 // The UI's state and the one render loop.
 
+import type { TariffView } from "./lib/bindings/TariffView";
 import type { BackendError } from "./lib/backend";
 import type { DecodeResult } from "./lib/bindings/DecodeResult";
 import type { DeviceView } from "./lib/bindings/DeviceView";
@@ -98,6 +99,8 @@ export interface State {
   assignErrors: Errors;
   assignError?: BackendError;
   assignBusy: boolean;
+  /** The ledger's named tariffs (Settings), offered when assigning a unit. */
+  tariffPlans: TariffView[];
   statusChange: { status: string; operator: string; reason: string };
   statusErrors: Errors;
   statusError?: BackendError;
@@ -152,6 +155,7 @@ export const state: State = {
   assign: { name: "", phone: "", tariff: "", operator: "" },
   assignErrors: {},
   assignBusy: false,
+  tariffPlans: [],
   statusChange: { status: "", operator: "", reason: "" },
   statusErrors: {},
   statusBusy: false,

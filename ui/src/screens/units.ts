@@ -107,8 +107,14 @@ export async function loadUnits(page = state.unitsPage): Promise<void> {
 
 export async function showUnit(serial: string): Promise<void> {
   try {
-    const [unit, fleetUnit] = await Promise.all([backend.unitDetail(serial), backend.fleetUnit(serial)]);
+    const [unit, fleetUnit, settings] = await Promise.all([
+      backend.unitDetail(serial),
+      backend.fleetUnit(serial),
+      // Only for the tariff plans offered when assigning: the detail shows without them.
+      backend.settingsGet().catch(() => null),
+    ]);
     update((s) => {
+      if (settings) s.tariffPlans = settings.tariffs;
       if (s.unit?.serial !== serial) {
         s.lissued = undefined;
         s.lissueError = undefined;
@@ -717,6 +723,31 @@ function customerSection(): HTMLElement | null {
           "div",
           { class: "row" },
           field("tariff", "unit.tariff", textInput("tariff", f.tariff, (v) => (f.tariff = v), { inputmode: "decimal" }), state.assignErrors),
+          state.tariffPlans.length > 0
+            ? h(
+                "label",
+                { class: "field" },
+                h("span", {}, t("unit.tariffPlan")),
+                h(
+                  "select",
+                  {
+                    "data-testid": "tariff-plan",
+                    onchange: (e: Event) => {
+                      const plan = state.tariffPlans.find((p) => p.name === (e.target as HTMLSelectElement).value);
+                      if (plan) update(() => (f.tariff = plan.daysPerUnit));
+                    },
+                  },
+                  h("option", { value: "" }, "—"),
+                  state.tariffPlans.map((p) =>
+                    h(
+                      "option",
+                      { value: p.name, selected: p.daysPerUnit === f.tariff },
+                      `${p.name} (${p.daysPerUnit} / ${p.currency || "1"})`,
+                    ),
+                  ),
+                ),
+              )
+            : null,
           field("assignOperator", "form.operator", textInput("assignOperator", f.operator, (v) => (f.operator = v)), state.assignErrors),
         ),
         h("button", { type: "submit", disabled: state.assignBusy, "data-testid": "assign-submit" }, state.assignBusy ? t("busy") : t("unit.assignSubmit")),
