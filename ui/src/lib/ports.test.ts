@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { PortInfo } from "./bindings/PortInfo";
-import { samePorts } from "./ports";
+import { portChanges, samePorts } from "./ports";
 
 const usb = (path: string): PortInfo => ({ path, kind: "USB" });
 
@@ -15,5 +15,21 @@ describe("samePorts", () => {
   });
   it("sees a port replaced by another", () => {
     expect(samePorts([usb("/dev/ttyUSB0")], [usb("/dev/ttyACM0")])).toBe(false);
+  });
+});
+
+describe("portChanges", () => {
+  it("names what was plugged in and pulled out", () => {
+    expect(portChanges([usb("/dev/ttyUSB0")], [usb("/dev/ttyUSB0"), usb("/dev/ttyACM0")])).toEqual({
+      added: ["/dev/ttyACM0"],
+      removed: [],
+    });
+    expect(portChanges([usb("/dev/ttyUSB0"), usb("/dev/ttyACM0")], [usb("/dev/ttyACM0")])).toEqual({
+      added: [],
+      removed: ["/dev/ttyUSB0"],
+    });
+  });
+  it("is empty when nothing changed", () => {
+    expect(portChanges([usb("/dev/ttyUSB0")], [usb("/dev/ttyUSB0")])).toEqual({ added: [], removed: [] });
   });
 });

@@ -5,7 +5,7 @@ import { BackendError } from "../lib/backend";
 import type { DeviceView } from "../lib/bindings/DeviceView";
 import { h } from "../lib/dom";
 import { formatDuration } from "../lib/format";
-import { samePorts } from "../lib/ports";
+import { portChanges, samePorts } from "../lib/ports";
 import { hasKey, t } from "../lib/i18n";
 import { state, update, type DeviceEntry } from "../store";
 import { errorBox, textInput } from "./common";
@@ -34,16 +34,31 @@ export function watchPorts(): void {
     backend
       .listPorts()
       .then((ports) => {
-        if (!samePorts(state.ports, ports) || state.portsError)
-          update((s) => {
-            s.ports = ports;
-            s.portsError = undefined;
-          });
+        if (samePorts(state.ports, ports) && !state.portsError) return;
+        const { added, removed } = portChanges(state.ports, ports);
+        update((s) => {
+          s.ports = ports;
+          s.portsError = undefined;
+          // A listed port that went away took its device with it (simulators are not listed).
+          s.devices = s.devices.filter((d) => d.sim || !removed.includes(d.port));
+        });
+        for (const path of added) void identifyPlugged(path);
       })
       .catch(() => {
         // Shown by the next explicit refresh; a background poll must not flash errors.
       });
   }, PORT_WATCH_MS);
+}
+
+/** A port just plugged in: shown as a device only if an OpenPAYGO device answers on it. */
+async function identifyPlugged(port: string): Promise<void> {
+  if (state.devices.some((d) => d.port === port)) return;
+  try {
+    const view = await backend.readDevice(port);
+    update(() => (entryFor(port).view = view));
+  } catch {
+    // Not a device (a modem, a GPS, a silent board): it stays in the port list only.
+  }
 }
 
 function entryFor(port: string): DeviceEntry {
