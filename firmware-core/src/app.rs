@@ -22,12 +22,13 @@
 use crate::le::{get32, put32};
 use crate::payg::{Device, DeviceConfig, Event, Feedback, Keypress, Output, PaygState, STATE_LEN};
 use crate::protocol::{
-    challenge_mac, parse_request, verify_reset, IdReport, LineBuffer, LineEvent,
-    PaygState as WireState, ProtoError, Reply, Request, Serial, StatusReport, TokenReport,
-    TokenResult, MAX_LINE, SERIAL_MAX,
+    challenge_mac, command, decimal, digits_into, flag, hex_into, hex_u64, verify_reset,
+    LineBuffer, LineEvent, Out, PaygState as WireState, ProtoError, Serial, StatusReport,
+    TokenResult, Words, CHAL, CHALLENGE_NONCE_LEN, COMMANDS, ID, MAX_LINE, NONCE, PROTOCOL_VERSION,
+    PROV, RESET, SERIAL_MAX, STATUS, TOKEN,
 };
 use crate::storage::{RecordStore, Store};
-use crate::token::{self, Key};
+use crate::token::{self, Key, Outcome};
 use crate::Error;
 use core::num::NonZeroU8;
 
@@ -159,6 +160,10 @@ impl<S: Store> App<S> {
 
     /// One byte from the UART. When it completes a line, the reply is written into
     /// `reply` and its length returned.
+    ///
+    /// The reply is written straight into `reply` (no `Request`/`Reply` values: moving
+    /// them around linked `memcpy` and cost a copy at every step); the host-side
+    /// `protocol::parse_response` reads it like any other reply.
     pub fn receive(
         &mut self,
         byte: u8,
@@ -166,12 +171,18 @@ impl<S: Store> App<S> {
         entropy: &mut impl Entropy,
         reply: &mut [u8; REPLY_MAX],
     ) -> Option<usize> {
-        let answer = match self.line.push(byte)? {
-            LineEvent::TooLong => Reply::Error(ProtoError::TooLong),
-            LineEvent::Line(line) => self.unit.request(line, now, entropy),
+        let event = self.line.push(byte)?;
+        let mut w = Out::new(reply);
+        let done = match event {
+            LineEvent::TooLong => Err(ProtoError::TooLong),
+            LineEvent::Line(line) => self.unit.request(line, now, entropy, &mut w),
         };
-        // `answer` may borrow the serial from `self`; it is written out before anything else.
-        write(&answer, reply)
+        if let Err(e) = done {
+            w.clear();
+            w.word("ERR");
+            w.word(e.code());
+        }
+        w.finish().ok()
     }
 
     /// The `STATUS` report for `now`.
@@ -181,70 +192,117 @@ impl<S: Store> App<S> {
 }
 
 impl<S: Store> Unit<S> {
+    /// Carry out one request line, writing its `OK` reply (or `ERR LOCKED`) into `w`; an
+    /// error is the `ERR` code to reply with instead (whatever `w` holds is dropped).
+    ///
+    /// Check order as `protocol::parse_request`: framing and command word, then the
+    /// arguments (a malformed request is `BAD_ARG` whatever the device's state), then the
+    /// device's state.
     #[inline(never)]
-    fn request(&mut self, line: &[u8], now: u32, entropy: &mut impl Entropy) -> Reply<'_> {
-        let request = match parse_request(line) {
-            Ok(r) => r,
-            Err(e) => return Reply::Error(e),
+    fn request(
+        &mut self,
+        line: &[u8],
+        now: u32,
+        entropy: &mut impl Entropy,
+        w: &mut Out<'_>,
+    ) -> Result<(), ProtoError> {
+        let (cmd, mut words) = command(line)?;
+        let mut nonce = [0u8; CHALLENGE_NONCE_LEN];
+        let mut digits = [0u8; 20];
+        let mut record = [0u8; RECORD_LEN];
+        let mut len = 0;
+        let mut mac = 0;
+        let args = match cmd {
+            CHAL => words.only().and_then(|a| hex_into(a, &mut nonce)),
+            TOKEN => digits_into(words.rest(), &mut digits).map(|n| len = n),
+            PROV => prov_record(&mut words, &mut record, now),
+            RESET => words.only().and_then(hex_u64).map(|m| mac = m),
+            _ => words.done(),
         };
-        // Matched by reference: moving the request's fields out costs copies.
-        match &request {
-            Request::Id => {}
-            Request::Prov(p) => {
-                return match self.provision(p, now) {
-                    Ok(()) => self
-                        .prov
-                        .as_ref()
-                        .and_then(Provisioning::serial)
-                        .map_or(Reply::Error(ProtoError::Internal), Reply::Prov),
-                    Err(e) => Reply::Error(e),
-                }
+        args.ok_or(ProtoError::BadArg)?;
+        if cmd == PROV {
+            if self.prov.is_some() {
+                return Err(ProtoError::AlreadyProvisioned);
             }
-            _ if self.prov.is_none() => return Reply::Error(ProtoError::NotProvisioned),
-            Request::Status => {
+            self.commit(&record)?;
+            self.fault = None;
+        } else if cmd != ID && self.prov.is_none() {
+            return Err(ProtoError::NotProvisioned);
+        }
+        let restricted = self.prov.as_ref().is_some_and(|p| p.cfg.restricted);
+        let mut outcome = Outcome::Invalid;
+        // CHAL's MAC or NONCE's nonce.
+        let mut hex = 0;
+        match cmd {
+            STATUS => {
                 let _ = self.event(Event::Tick, now);
             }
-            Request::Token(digits) => {
-                let restricted = self.prov.as_ref().is_some_and(|p| p.cfg.restricted);
-                let Ok((number, kind)) = token::parse(digits.as_bytes(), restricted) else {
-                    return Reply::Error(ProtoError::BadArg);
-                };
+            TOKEN => {
+                let digits = digits.get(..len).unwrap_or(&[]);
+                let (number, kind) =
+                    token::parse(digits, restricted).map_err(|_| ProtoError::BadArg)?;
                 let out = self.event(Event::Token { number, kind }, now);
                 if out.persist && self.save().is_err() {
-                    return Reply::Error(ProtoError::Internal);
+                    return Err(ProtoError::Internal);
                 }
-                return match out.decoded {
-                    Some(outcome) => {
-                        self.last = Some(TokenResult::from_outcome(&outcome));
-                        Reply::Token(TokenReport::from_outcome(
-                            &outcome,
-                            self.device.state.used_counts().count(),
-                        ))
-                    }
-                    None => Reply::Locked(self.device.state.lock_remaining(now)),
+                let Some(decoded) = out.decoded else {
+                    w.word("ERR");
+                    w.word(ProtoError::Locked.code());
+                    w.num(self.device.state.lock_remaining(now));
+                    return Ok(());
                 };
+                outcome = decoded;
+                self.last = Some(TokenResult::from_outcome(&outcome));
             }
-            Request::Chal(nonce) => {
-                if let Some((p, serial)) = self.prov.as_ref().and_then(|p| Some((p, p.serial()?))) {
-                    return Reply::Chal(challenge_mac(&p.cfg.key, nonce, &serial));
+            CHAL => {
+                let p = self.prov.as_ref().ok_or(ProtoError::Internal)?;
+                let serial = p.serial().ok_or(ProtoError::Internal)?;
+                hex = challenge_mac(&p.cfg.key, &nonce, &serial);
+            }
+            NONCE => {
+                hex = entropy.next_u64();
+                self.reset_nonce = Some([hex as u32, (hex >> 32) as u32]);
+            }
+            RESET => self.reset(mac)?,
+            _ => {}
+        }
+        w.word("OK");
+        w.word(COMMANDS.get(cmd).copied().unwrap_or_default());
+        let serial = self.prov.as_ref().and_then(Provisioning::serial);
+        match cmd {
+            ID => {
+                w.num(PROTOCOL_VERSION);
+                w.firmware(self.firmware);
+                w.word_bytes(serial.map_or(b"-", |s| s.as_bytes()));
+                w.flag(serial.is_some());
+                w.flag(restricted);
+            }
+            STATUS => {
+                let s = self.status(now);
+                w.num(s.count);
+                w.word(s.state.name());
+                w.num(s.credit_seconds);
+                w.num(s.lockout_seconds);
+                w.word(s.last.map_or("NONE", TokenResult::name));
+            }
+            TOKEN => {
+                w.word(TokenResult::from_outcome(&outcome).name());
+                match outcome {
+                    Outcome::Accepted { value, count, .. } => {
+                        w.num(value);
+                        w.num(count);
+                    }
+                    _ => {
+                        w.word("-");
+                        w.num(self.device.state.used_counts().count());
+                    }
                 }
-                return Reply::Error(ProtoError::Internal);
             }
-            Request::Nonce => {
-                let nonce = entropy.next_u64();
-                self.reset_nonce = Some([nonce as u32, (nonce >> 32) as u32]);
-                return Reply::Nonce(nonce);
-            }
-            Request::Reset(mac) => return self.reset(*mac),
+            PROV => w.word_bytes(serial.ok_or(ProtoError::Internal)?.as_bytes()),
+            CHAL | NONCE => w.hex(&hex.to_be_bytes()),
+            _ => {}
         }
-        match (&request, &self.prov) {
-            (Request::Id, prov) => Reply::Id(IdReport::new(
-                self.firmware,
-                prov.as_ref().and_then(Provisioning::serial),
-                prov.as_ref().is_some_and(|p| p.cfg.restricted),
-            )),
-            _ => Reply::Status(self.status(now)),
-        }
+        Ok(())
     }
 
     fn status(&self, now: u32) -> StatusReport {
@@ -269,55 +327,19 @@ impl<S: Store> Unit<S> {
         }
     }
 
-    /// `PROV`: the new record is built from the request, saved, and only then taken over
-    /// (decoded into the live state), so a failed save leaves nothing half-done.
-    fn provision(
-        &mut self,
-        p: &crate::protocol::Provision<'_>,
-        now: u32,
-    ) -> Result<(), ProtoError> {
-        if self.prov.is_some() {
-            return Err(ProtoError::AlreadyProvisioned);
-        }
-        if p.divider == 0 {
-            return Err(ProtoError::BadArg);
-        }
-        let serial = p.serial.as_bytes();
-        let mut r = [0u8; RECORD_LEN];
-        put(&mut r, 0, &[1, serial.len() as u8]);
-        put(&mut r, 2, serial);
-        put_cfg(&mut r, &p.key, p.starting_code, p.restricted, p.divider);
-        // A fresh `PaygState::new(count)` after its power-up at `now`: the count and the
-        // last seen time; all other fields are zero.
-        put32(&mut r, STATE_AT, p.count);
-        put32(&mut r, STATE_AT + 16, now);
-        self.commit(&r)?;
-        self.fault = None;
-        Ok(())
-    }
-
     /// `RESET`: the blank record (all zero: not provisioned, `PaygState::new(0)`) is saved,
     /// then taken over.
-    fn reset(&mut self, mac: u64) -> Reply<'static> {
-        let Some(p) = &self.prov else {
-            return Reply::Error(ProtoError::NotProvisioned);
-        };
-        let Some(serial) = p.serial() else {
-            return Reply::Error(ProtoError::Internal);
-        };
+    fn reset(&mut self, mac: u64) -> Result<(), ProtoError> {
+        let p = self.prov.as_ref().ok_or(ProtoError::NotProvisioned)?;
+        let serial = p.serial().ok_or(ProtoError::Internal)?;
         let mut pending = self
             .reset_nonce
             .take()
             .map(|[lo, hi]| u64::from(hi) << 32 | u64::from(lo));
-        if let Err(e) = verify_reset(&p.cfg.key, &mut pending, &serial, mac) {
-            return Reply::Error(e);
-        }
+        verify_reset(&p.cfg.key, &mut pending, &serial, mac)?;
         // Zeroed on the stack: a `&[0; RECORD_LEN]` literal would be 88 bytes of flash.
         let blank = [0u8; RECORD_LEN];
-        match self.commit(&blank) {
-            Ok(()) => Reply::Reset,
-            Err(e) => Reply::Error(e),
-        }
+        self.commit(&blank)
     }
 
     /// Save `record` and make it the live state (keypad idle, no last result).
@@ -387,8 +409,25 @@ impl<S: Store> Unit<S> {
     }
 }
 
-fn write(reply: &Reply<'_>, out: &mut [u8; REPLY_MAX]) -> Option<usize> {
-    reply.write(out).ok()
+/// The `PROV` arguments straight into a new record (layout in the module docs), whose
+/// state is a fresh `PaygState::new(count)` after its power-up at `now`: the count and the
+/// last seen time, all other fields zero. `None` is `BAD_ARG`.
+fn prov_record(words: &mut Words<'_>, r: &mut [u8; RECORD_LEN], now: u32) -> Option<()> {
+    let serial = Serial::parse(words.next()?)?.as_bytes();
+    put(r, 0, &[1, serial.len() as u8]);
+    put(r, 2, serial);
+    let starting_code = words.next()?;
+    if starting_code.len() > 9 {
+        return None;
+    }
+    put32(r, 34, decimal(starting_code, 999_999_999)?);
+    hex_into(words.next()?, r.get_mut(18..34)?)?;
+    put32(r, STATE_AT, decimal(words.next()?, u32::MAX)?);
+    let restricted = flag(words.next()?)?;
+    let divider = decimal(words.next()?, 255).filter(|d| *d != 0)?;
+    put(r, 38, &[u8::from(restricted), divider as u8]);
+    put32(r, STATE_AT + 16, now);
+    words.done()
 }
 
 /// Copy `src` into the record at `at` (the layout's offsets always fit).

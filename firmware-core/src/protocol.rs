@@ -286,7 +286,7 @@ fn frame(line: &[u8]) -> Result<(&[u8], bool), ProtoError> {
 }
 
 /// Space-separated words of a body (runs of spaces count as one separator).
-struct Words<'a> {
+pub(crate) struct Words<'a> {
     rest: &'a [u8],
 }
 
@@ -296,9 +296,20 @@ impl<'a> Words<'a> {
     }
 
     /// What is left after the words taken so far, leading spaces removed.
-    fn rest(&self) -> &'a [u8] {
+    pub(crate) fn rest(&self) -> &'a [u8] {
         let skip = self.rest.iter().take_while(|&&b| b == b' ').count();
         self.rest.get(skip..).unwrap_or(&[])
+    }
+
+    /// The one remaining word: `None` when there is none or more than one.
+    pub(crate) fn only(&mut self) -> Option<&'a [u8]> {
+        let word = self.next()?;
+        self.next().is_none().then_some(word)
+    }
+
+    /// No word left (a command without arguments).
+    pub(crate) fn done(&mut self) -> Option<()> {
+        self.next().is_none().then_some(())
     }
 
     /// The next word, or `BAD_ARG` when there is none (host-side parsing).
@@ -345,7 +356,7 @@ fn hex_array<const L: usize>(text: &[u8]) -> Option<[u8; L]> {
 
 /// Exactly `2 * out.len()` hex digits into `out` (one out-of-line copy for every size).
 #[inline(never)]
-fn hex_into(text: &[u8], out: &mut [u8]) -> Option<()> {
+pub(crate) fn hex_into(text: &[u8], out: &mut [u8]) -> Option<()> {
     if text.len() != 2 * out.len() {
         return None;
     }
@@ -359,12 +370,12 @@ fn hex_into(text: &[u8], out: &mut [u8]) -> Option<()> {
 }
 
 /// 16 hex digits to a u64 (most significant digit first).
-fn hex_u64(text: &[u8]) -> Option<u64> {
+pub(crate) fn hex_u64(text: &[u8]) -> Option<u64> {
     hex_array::<8>(text).map(u64::from_be_bytes)
 }
 
 /// 1 to 10 decimal digits, at most `max`.
-fn decimal(text: &[u8], max: u32) -> Option<u32> {
+pub(crate) fn decimal(text: &[u8], max: u32) -> Option<u32> {
     if text.is_empty() || text.len() > 10 {
         return None;
     }
@@ -380,7 +391,7 @@ fn decimal(text: &[u8], max: u32) -> Option<u32> {
     (n <= max).then_some(n)
 }
 
-fn flag(text: &[u8]) -> Option<bool> {
+pub(crate) fn flag(text: &[u8]) -> Option<bool> {
     match text {
         b"0" => Some(false),
         b"1" => Some(true),
@@ -402,7 +413,7 @@ impl<'a> Serial<'a> {
         Self::parse(text).ok_or(ProtoError::BadArg)
     }
 
-    fn parse(text: &'a [u8]) -> Option<Self> {
+    pub(crate) fn parse(text: &'a [u8]) -> Option<Self> {
         let first_ok = text.first().is_some_and(u8::is_ascii_alphanumeric);
         let rest_ok = text.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-');
         (first_ok && rest_ok && text.len() <= SERIAL_MAX).then_some(Serial(text))
@@ -438,18 +449,8 @@ impl TokenDigits {
 
     fn parse(text: &[u8]) -> Option<Self> {
         let mut buf = [0u8; 20];
-        let mut len = 0usize;
-        for &b in text {
-            match b {
-                b' ' | b'-' => {}
-                b'0'..=b'9' => {
-                    *buf.get_mut(len)? = b;
-                    len += 1;
-                }
-                _ => return None,
-            }
-        }
-        matches!(len, 9 | 12 | 15 | 20).then_some(TokenDigits {
+        let len = digits_into(text, &mut buf)?;
+        Some(TokenDigits {
             buf,
             len: len as u8,
         })
@@ -472,6 +473,23 @@ impl TokenDigits {
     pub fn as_bytes(&self) -> &[u8] {
         self.buf.get(..usize::from(self.len)).unwrap_or(&[])
     }
+}
+
+/// Token digits with optional spaces and dashes into `buf`; the number of digits (9, 12,
+/// 15 or 20), `None` otherwise.
+pub(crate) fn digits_into(text: &[u8], buf: &mut [u8; 20]) -> Option<usize> {
+    let mut len = 0usize;
+    for &b in text {
+        match b {
+            b' ' | b'-' => {}
+            b'0'..=b'9' => {
+                *buf.get_mut(len)? = b;
+                len += 1;
+            }
+            _ => return None,
+        }
+    }
+    matches!(len, 9 | 12 | 15 | 20).then_some(len)
 }
 
 /// Factory provisioning data (`PROV`). Its `Debug` output leaves the key out, so that a
@@ -568,14 +586,36 @@ impl Request<'_> {
     }
 }
 
-/// Command words; those from [`FIRST_CHECKED`] on change persistent state.
-const COMMANDS: [&[u8]; 7] = [
-    b"ID", b"STATUS", b"NONCE", b"CHAL", b"TOKEN", b"PROV", b"RESET",
-];
+/// Command words; those from [`FIRST_CHECKED`] on change persistent state. Replies
+/// (`OK <command> ...`) name their command with the same words.
+pub(crate) const COMMANDS: [&str; 7] = ["ID", "STATUS", "NONCE", "CHAL", "TOKEN", "PROV", "RESET"];
 /// Number of arguments of each command (`TOKEN` takes the rest of the line instead).
 const ARITY: [usize; 7] = [0, 0, 0, 1, 0, 6, 1];
 const FIRST_CHECKED: usize = 4;
-const TOKEN: usize = 4;
+/// Indices into [`COMMANDS`].
+pub(crate) const ID: usize = 0;
+pub(crate) const STATUS: usize = 1;
+pub(crate) const NONCE: usize = 2;
+pub(crate) const CHAL: usize = 3;
+pub(crate) const TOKEN: usize = 4;
+pub(crate) const PROV: usize = 5;
+pub(crate) const RESET: usize = 6;
+
+/// Framing, command word and checksum presence: the command's index in [`COMMANDS`] and
+/// its argument words (the first checks of [`parse_request`], shared with the device).
+pub(crate) fn command(line: &[u8]) -> Result<(usize, Words<'_>), ProtoError> {
+    let (body, checked) = frame(line)?;
+    let mut words = Words::new(body);
+    let cmd = words.next().unwrap_or(&[]);
+    let index = COMMANDS
+        .iter()
+        .position(|c| cmd.eq_ignore_ascii_case(c.as_bytes()))
+        .ok_or(ProtoError::UnknownCmd)?;
+    if index >= FIRST_CHECKED && !checked {
+        return Err(ProtoError::ChecksumRequired);
+    }
+    Ok((index, words))
+}
 
 /// Device side: parse one request line (a trailing CR/LF is ignored).
 ///
@@ -583,16 +623,7 @@ const TOKEN: usize = 4;
 /// presence for state-changing commands, arguments. The error is the code to reply with.
 #[inline(never)]
 pub fn parse_request(line: &[u8]) -> Result<Request<'_>, ProtoError> {
-    let (body, checked) = frame(line)?;
-    let mut words = Words::new(body);
-    let cmd = words.next().unwrap_or(&[]);
-    let index = COMMANDS
-        .iter()
-        .position(|c| cmd.eq_ignore_ascii_case(c))
-        .ok_or(ProtoError::UnknownCmd)?;
-    if index >= FIRST_CHECKED && !checked {
-        return Err(ProtoError::ChecksumRequired);
-    }
+    let (index, words) = command(line)?;
     if index == TOKEN {
         // Spaces are allowed between token digits: the rest of the line is the token.
         return TokenDigits::parse(words.rest())
@@ -1050,19 +1081,25 @@ const POW10: [u32; 10] = [
 ];
 
 /// A line being written into a caller's buffer; overflow is reported once at the end.
-struct Out<'a> {
+pub(crate) struct Out<'a> {
     buf: &'a mut [u8],
     len: usize,
     full: bool,
 }
 
 impl<'a> Out<'a> {
-    fn new(buf: &'a mut [u8]) -> Self {
+    pub(crate) fn new(buf: &'a mut [u8]) -> Self {
         Out {
             buf,
             len: 0,
             full: false,
         }
+    }
+
+    /// Start over (an error reply replaces whatever was written).
+    pub(crate) fn clear(&mut self) {
+        self.len = 0;
+        self.full = false;
     }
 
     #[inline(never)]
@@ -1086,25 +1123,25 @@ impl<'a> Out<'a> {
     /// A field of bytes. (The helpers are out of line: inlined, their loops would be
     /// repeated at every call site, which costs flash on the device.)
     #[inline(never)]
-    fn word_bytes(&mut self, bytes: &[u8]) {
+    pub(crate) fn word_bytes(&mut self, bytes: &[u8]) {
         self.sep();
         for &b in bytes {
             self.byte(b);
         }
     }
 
-    fn word(&mut self, text: &str) {
+    pub(crate) fn word(&mut self, text: &str) {
         self.word_bytes(text.as_bytes());
     }
 
-    fn flag(&mut self, on: bool) {
+    pub(crate) fn flag(&mut self, on: bool) {
         self.word(if on { "1" } else { "0" });
     }
 
     /// A decimal field without leading zeros, by repeated subtraction: the Cortex-M0 has
     /// no divide instruction and a software division routine costs more flash.
     #[inline(never)]
-    fn num(&mut self, mut n: u32) {
+    pub(crate) fn num(&mut self, mut n: u32) {
         self.sep();
         let mut started = false;
         for &p in &POW10 {
@@ -1128,14 +1165,14 @@ impl<'a> Out<'a> {
 
     /// A field of hex digits, two per byte.
     #[inline(never)]
-    fn hex(&mut self, bytes: &[u8]) {
+    pub(crate) fn hex(&mut self, bytes: &[u8]) {
         self.sep();
         for &b in bytes {
             self.hex_byte(b);
         }
     }
 
-    fn firmware(&mut self, text: &str) {
+    pub(crate) fn firmware(&mut self, text: &str) {
         if text.is_empty() {
             return self.word("-");
         }
@@ -1146,7 +1183,7 @@ impl<'a> Out<'a> {
         }
     }
 
-    fn finish(mut self) -> Result<usize, Error> {
+    pub(crate) fn finish(mut self) -> Result<usize, Error> {
         let crc = crc8(self.buf.get(..self.len).unwrap_or(&[]));
         self.byte(b'*');
         self.hex_byte(crc);
