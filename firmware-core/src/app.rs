@@ -20,7 +20,9 @@
 //! undone by a power cut.
 
 use crate::le::{get32, put32};
-use crate::payg::{Device, DeviceConfig, Event, Feedback, Keypress, Output, PaygState, STATE_LEN};
+use crate::payg::{
+    Device, DeviceConfig, Event, Feedback, Keypad, Keypress, Output, PaygState, STATE_LEN,
+};
 use crate::protocol::{
     challenge_mac, command, decimal, digits_into, flag, hex_into, hex_u64, verify_reset,
     LineBuffer, LineEvent, Out, PaygState as WireState, ProtoError, Serial, StatusReport,
@@ -61,6 +63,20 @@ struct Provisioning {
 }
 
 impl Provisioning {
+    /// Not provisioned.
+    const fn blank() -> Self {
+        Provisioning {
+            serial: [0; SERIAL_MAX],
+            serial_len: 0,
+            cfg: DeviceConfig {
+                key: [0; 16],
+                starting_code: 0,
+                restricted: false,
+                divider: NonZeroU8::MIN,
+            },
+        }
+    }
+
     /// Only validated serials are stored, so this is `None` only for a corrupt record.
     fn serial(&self) -> Option<Serial<'_>> {
         Serial::new(self.serial.get(..usize::from(self.serial_len))?).ok()
@@ -77,7 +93,9 @@ pub struct App<S: Store> {
 /// copy (the borrows are disjoint).
 struct Unit<S: Store> {
     store: RecordStore<S, RECORD_LEN>,
-    prov: Option<Provisioning>,
+    /// Provisioned when `serial_len` is not 0 (valid serials are not empty). Not an
+    /// `Option`: a `Provisioning` built and moved into one is a 40-byte copy.
+    prov: Provisioning,
     device: Device,
     last: Option<TokenResult>,
     /// The pending `NONCE` as two 32-bit halves (low first): 12 bytes of 4-byte aligned
@@ -90,7 +108,7 @@ struct Unit<S: Store> {
 impl<S: Store> core::fmt::Debug for App<S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("App")
-            .field("provisioned", &self.unit.prov.is_some())
+            .field("provisioned", &self.unit.provisioned())
             .field("fault", &self.unit.fault)
             .finish_non_exhaustive()
     }
@@ -102,12 +120,23 @@ impl<S: Store> App<S> {
     /// A store whose records are all corrupt boots as a blank device with
     /// [`App::fault`] set: the key is gone, so nothing could be verified anyway, and the
     /// output stays off until the unit is provisioned again.
-    #[inline(never)]
+    ///
+    /// [`App::new`] + [`App::start`]. Returning the started app moves its 252 bytes,
+    /// which links `memcpy`: device firmware calls those two where the app stays.
     pub fn boot(store: S, firmware: &'static str, now: u32) -> Result<Self, Error> {
-        let mut app = App {
+        let mut app = App::new(store, firmware)?;
+        app.start(now);
+        Ok(app)
+    }
+
+    /// A blank device over `store`, not started yet: call [`App::start`] before anything
+    /// else. Fails only for a store too small for the record slots.
+    #[inline(never)]
+    pub fn new(store: S, firmware: &'static str) -> Result<Self, Error> {
+        Ok(App {
             unit: Unit {
                 store: RecordStore::new(store, SLOTS)?,
-                prov: None,
+                prov: Provisioning::blank(),
                 device: Device::new(PaygState::new(0)),
                 last: None,
                 reset_nonce: None,
@@ -115,17 +144,12 @@ impl<S: Store> App<S> {
                 firmware,
             },
             line: LineBuffer::new(),
-        };
-        let u = &mut app.unit;
-        let mut record = [0u8; RECORD_LEN];
-        let loaded = u.store.load_into(&mut record);
-        u.fault = match loaded {
-            Ok(true) => u.apply(&record).err(),
-            Ok(false) => None,
-            Err(e) => Some(e),
-        };
-        let _ = u.event(Event::PowerUp, now);
-        Ok(app)
+        })
+    }
+
+    /// Load the record from the store and power up at `now` (see [`App::boot`]).
+    pub fn start(&mut self, now: u32) {
+        self.unit.start(now);
     }
 
     /// The storage problem found at boot, if any.
@@ -135,7 +159,7 @@ impl<S: Store> App<S> {
 
     /// Whether the device is provisioned.
     pub fn provisioned(&self) -> bool {
-        self.unit.prov.is_some()
+        self.unit.provisioned()
     }
 
     /// The persisted PAYG state.
@@ -145,7 +169,7 @@ impl<S: Store> App<S> {
 
     /// Whether the load should be powered.
     pub fn power_on(&self, now: u32) -> bool {
-        self.unit.prov.is_some() && self.unit.device.state.is_active(now)
+        self.unit.provisioned() && self.unit.device.state.is_active(now)
     }
 
     /// Let time pass (call at least once per second of `now`).
@@ -221,15 +245,15 @@ impl<S: Store> Unit<S> {
         };
         args.ok_or(ProtoError::BadArg)?;
         if cmd == PROV {
-            if self.prov.is_some() {
+            if self.provisioned() {
                 return Err(ProtoError::AlreadyProvisioned);
             }
             self.commit(&record)?;
             self.fault = None;
-        } else if cmd != ID && self.prov.is_none() {
+        } else if cmd != ID && !self.provisioned() {
             return Err(ProtoError::NotProvisioned);
         }
-        let restricted = self.prov.as_ref().is_some_and(|p| p.cfg.restricted);
+        let restricted = self.provisioned() && self.prov.cfg.restricted;
         let mut outcome = Outcome::Invalid;
         // CHAL's MAC or NONCE's nonce.
         let mut hex = 0;
@@ -255,7 +279,7 @@ impl<S: Store> Unit<S> {
                 self.last = Some(TokenResult::from_outcome(&outcome));
             }
             CHAL => {
-                let p = self.prov.as_ref().ok_or(ProtoError::Internal)?;
+                let p = &self.prov;
                 let serial = p.serial().ok_or(ProtoError::Internal)?;
                 hex = challenge_mac(&p.cfg.key, &nonce, &serial);
             }
@@ -268,7 +292,7 @@ impl<S: Store> Unit<S> {
         }
         w.word("OK");
         w.word(COMMANDS.get(cmd).copied().unwrap_or_default());
-        let serial = self.prov.as_ref().and_then(Provisioning::serial);
+        let serial = self.prov.serial();
         match cmd {
             ID => {
                 w.num(PROTOCOL_VERSION);
@@ -305,6 +329,22 @@ impl<S: Store> Unit<S> {
         Ok(())
     }
 
+    /// Load the stored record and power up.
+    #[inline(never)]
+    fn start(&mut self, now: u32) {
+        let mut record = [0u8; RECORD_LEN];
+        self.fault = match self.store.load_into(&mut record) {
+            Ok(true) => self.apply(&record).err(),
+            Ok(false) => None,
+            Err(e) => Some(e),
+        };
+        let _ = self.event(Event::PowerUp, now);
+    }
+
+    fn provisioned(&self) -> bool {
+        self.prov.serial_len != 0
+    }
+
     fn status(&self, now: u32) -> StatusReport {
         let s = &self.device.state;
         let state = if !s.payg_enabled() {
@@ -330,7 +370,10 @@ impl<S: Store> Unit<S> {
     /// `RESET`: the blank record (all zero: not provisioned, `PaygState::new(0)`) is saved,
     /// then taken over.
     fn reset(&mut self, mac: u64) -> Result<(), ProtoError> {
-        let p = self.prov.as_ref().ok_or(ProtoError::NotProvisioned)?;
+        if !self.provisioned() {
+            return Err(ProtoError::NotProvisioned);
+        }
+        let p = &self.prov;
         let serial = p.serial().ok_or(ProtoError::Internal)?;
         let mut pending = self
             .reset_nonce
@@ -356,22 +399,23 @@ impl<S: Store> Unit<S> {
     /// is blank: not provisioned, `PaygState::new(0)`.
     #[inline(never)]
     fn apply(&mut self, r: &[u8; RECORD_LEN]) -> Result<(), Error> {
-        self.prov = None;
-        self.device = Device::new(PaygState::new(0));
-        // `decode_prov` sets the provisioning only on success, `read_bytes` the state.
-        decode_prov(r, &mut self.prov)?;
+        self.device.keypad = Keypad::new();
+        // Decoded in place; `read_bytes` leaves the state alone on error.
         let state = r.get(STATE_AT..).and_then(|t| t.first_chunk::<STATE_LEN>());
-        let read = state.map_or(Err(Error::CorruptState), |b| {
-            self.device.state.read_bytes(b)
+        let done = decode_prov(r, &mut self.prov).and_then(|()| {
+            state.map_or(Err(Error::CorruptState), |b| {
+                self.device.state.read_bytes(b)
+            })
         });
-        if read.is_err() {
-            self.prov = None;
+        if done.is_err() {
+            self.prov.serial_len = 0;
+            self.device.state.clear();
         }
-        read
+        done
     }
 
     fn event(&mut self, event: Event, now: u32) -> Output {
-        let Some(p) = &self.prov else {
+        if !self.provisioned() {
             return Output {
                 feedback: Feedback::None,
                 power_on: false,
@@ -380,7 +424,7 @@ impl<S: Store> Unit<S> {
                 decoded: None,
             };
         };
-        let out = self.device.handle(&p.cfg, event, now);
+        let out = self.device.handle(&self.prov.cfg, event, now);
         if out.persist && !matches!(event, Event::Token { .. }) {
             // Periodic and keypad saves: a failure is retried at the next persist point.
             let _ = self.save();
@@ -391,7 +435,8 @@ impl<S: Store> Unit<S> {
     #[inline(never)]
     fn save(&mut self) -> Result<(), Error> {
         let mut r = [0u8; RECORD_LEN];
-        if let Some(p) = &self.prov {
+        if self.provisioned() {
+            let p = &self.prov;
             put(&mut r, 0, &[1, p.serial_len]);
             put(&mut r, 2, &p.serial);
             put_cfg(
@@ -453,18 +498,20 @@ fn decode_state(r: &[u8; RECORD_LEN]) -> Result<PaygState, Error> {
     PaygState::from_bytes(state)
 }
 
-/// The provisioning part of a record, decoded into `out` (left `None` for an unprovisioned
+/// The provisioning part of a record, decoded into `out` (blank for an unprovisioned
 /// record; possibly half-filled on error).
-fn decode_prov(r: &[u8; RECORD_LEN], out: &mut Option<Provisioning>) -> Result<(), Error> {
-    let field = |at: usize, len: usize| r.get(at..at + len).ok_or(Error::CorruptState);
+fn decode_prov(r: &[u8; RECORD_LEN], out: &mut Provisioning) -> Result<(), Error> {
     match r.first() {
-        Some(0) => return Ok(()),
+        Some(0) => {
+            out.serial_len = 0;
+            return Ok(());
+        }
         Some(1) => {}
         _ => return Err(Error::CorruptState),
     }
     let serial_len = *r.get(1).ok_or(Error::CorruptState)?;
-    let serial_bytes = field(2, usize::from(serial_len))?;
-    if Serial::new(serial_bytes).is_err() {
+    let serial = r.get(2..2 + usize::from(serial_len));
+    if serial.and_then(Serial::parse).is_none() {
         return Err(Error::CorruptState);
     }
     let restricted = match r.get(38) {
@@ -477,23 +524,21 @@ fn decode_prov(r: &[u8; RECORD_LEN], out: &mut Option<Provisioning>) -> Result<(
         .copied()
         .and_then(NonZeroU8::new)
         .ok_or(Error::CorruptState)?;
-    let chunk = |at: usize| {
-        r.get(at..)
-            .and_then(|t| t.first_chunk::<16>())
-            .copied()
-            .ok_or(Error::CorruptState)
-    };
-    *out = Some(Provisioning {
-        serial: chunk(2)?,
-        serial_len,
-        cfg: DeviceConfig {
-            key: chunk(18)?,
-            starting_code: get32(r, 34),
-            restricted,
-            divider,
-        },
-    });
+    get(r, 2, &mut out.serial);
+    out.serial_len = serial_len;
+    get(r, 18, &mut out.cfg.key);
+    out.cfg.starting_code = get32(r, 34);
+    out.cfg.restricted = restricted;
+    out.cfg.divider = divider;
     Ok(())
+}
+
+/// Copy the record bytes at `at` into `dst`.
+#[inline(never)]
+fn get(r: &[u8; RECORD_LEN], at: usize, dst: &mut [u8]) {
+    for (d, s) in dst.iter_mut().zip(r.iter().skip(at)) {
+        *d = *s;
+    }
 }
 
 /// The last-seen time in the record held by `store`, without booting: boards whose clock
@@ -506,6 +551,6 @@ pub fn stored_last_seen<S: Store>(store: S) -> Option<u32> {
         return None;
     }
     let state = decode_state(&record).ok()?;
-    decode_prov(&record, &mut None).ok()?;
+    decode_prov(&record, &mut Provisioning::blank()).ok()?;
     Some(state.last_seen())
 }
