@@ -414,9 +414,10 @@ impl<'a> Serial<'a> {
     }
 
     pub(crate) fn parse(text: &'a [u8]) -> Option<Self> {
-        let first_ok = text.first().is_some_and(u8::is_ascii_alphanumeric);
-        let rest_ok = text.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-');
-        (first_ok && rest_ok && text.len() <= SERIAL_MAX).then_some(Serial(text))
+        // One pass: every byte alphanumeric or `-`, and the first one not `-`.
+        let ok = text.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-');
+        let first_ok = text.first().is_some_and(|&b| b != b'-');
+        (ok && first_ok && text.len() <= SERIAL_MAX).then_some(Serial(text))
     }
 
     /// The serial's bytes.
