@@ -13,8 +13,12 @@
 //!
 //! Both sides live here, without allocation or `core::fmt`:
 //!
-//! * device: [`LineBuffer`] (bytes in, lines out), [`parse_request`], [`Reply::write`];
-//! * host: [`Request::write`], [`parse_response`], [`challenge_mac`], [`reset_mac`].
+//! * device: [`LineBuffer`] (bytes in, lines out); `app::App` matches the command word in
+//!   the command table (the first checks of [`parse_request`], shared), parses each
+//!   command's arguments straight into place and writes its reply into the TX buffer with
+//!   the same writer as [`Reply::write`], without building a [`Request`] or [`Reply`];
+//! * host: [`Request::write`], [`parse_response`], [`challenge_mac`], [`reset_mac`];
+//!   [`parse_request`] and [`Reply::write`] for tests, simulators and fuzzing.
 //!
 //! Nothing here touches the PAYG state or storage: the device glue fills [`StatusReport`],
 //! [`TokenReport`] and [`IdReport`] from its own state.
