@@ -204,7 +204,7 @@ impl<S: Store> App<S> {
         if let Err(e) = done {
             w.clear();
             w.word("ERR");
-            w.word(e.code());
+            w.code(e);
         }
         w.finish().ok()
     }
@@ -271,7 +271,7 @@ impl<S: Store> Unit<S> {
                 }
                 let Some(decoded) = out.decoded else {
                     w.word("ERR");
-                    w.word(ProtoError::Locked.code());
+                    w.code(ProtoError::Locked);
                     w.num(self.device.state.lock_remaining(now));
                     return Ok(());
                 };

@@ -162,6 +162,31 @@ impl ProtoError {
     }
 }
 
+/// The wire codes in [`ProtoError::ALL`] order, each after its length byte: one string
+/// for the device's error replies, where [`ProtoError::code`]'s `(pointer, length)` table
+/// costs 8 bytes of flash per code. Checked against `code` at compile time.
+const PACKED_CODES: &[u8] = b"\x08TOO_LONG\x08BAD_CHAR\x0cBAD_CHECKSUM\x11CHECKSUM_REQUIRED\
+\x0bUNKNOWN_CMD\x07BAD_ARG\x0fNOT_PROVISIONED\x13ALREADY_PROVISIONED\x06LOCKED\x08NO_NONCE\
+\x08BAD_AUTH\x08INTERNAL\x05OTHER";
+
+const _: () = {
+    let mut at = 0;
+    let mut i = 0;
+    while i < ProtoError::ALL.len() {
+        let code = ProtoError::ALL[i].code().as_bytes();
+        assert!(ProtoError::ALL[i] as usize == i);
+        assert!(PACKED_CODES[at] as usize == code.len());
+        let mut j = 0;
+        while j < code.len() {
+            assert!(PACKED_CODES[at + 1 + j] == code[j]);
+            j += 1;
+        }
+        at += 1 + code.len();
+        i += 1;
+    }
+    assert!(at == PACKED_CODES.len());
+};
+
 impl core::fmt::Display for ProtoError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(self.code())?;
@@ -1133,6 +1158,18 @@ impl<'a> Out<'a> {
         for &b in bytes {
             self.byte(b);
         }
+    }
+
+    /// An error code ([`PACKED_CODES`]).
+    #[inline(never)]
+    pub(crate) fn code(&mut self, e: ProtoError) {
+        let mut rest = PACKED_CODES;
+        for _ in 0..e as usize {
+            let len = rest.first().map_or(0, |&n| usize::from(n));
+            rest = rest.get(1 + len..).unwrap_or(&[]);
+        }
+        let len = rest.first().map_or(0, |&n| usize::from(n));
+        self.word_bytes(rest.get(1..1 + len).unwrap_or(&[]));
     }
 
     pub(crate) fn word(&mut self, text: &str) {
