@@ -26,8 +26,8 @@ use crate::payg::{
 use crate::protocol::{
     challenge_mac, command, decimal, digits_into, flag, hex_into, hex_u64, verify_reset,
     LineBuffer, LineEvent, Out, PaygState as WireState, ProtoError, Serial, StatusReport,
-    TokenResult, Words, CHAL, CHALLENGE_NONCE_LEN, COMMANDS, ID, MAX_LINE, NONCE, PROTOCOL_VERSION,
-    PROV, RESET, SERIAL_MAX, STATUS, TOKEN,
+    TokenResult, Words, CHAL, CHALLENGE_NONCE_LEN, ID, MAX_LINE, NONCE, PACKED_CODES,
+    PACKED_COMMANDS, PROTOCOL_VERSION, PROV, RESET, SERIAL_MAX, STATUS, TOKEN,
 };
 use crate::storage::{RecordStore, Store};
 use crate::token::{self, Key, Outcome};
@@ -204,7 +204,7 @@ impl<S: Store> App<S> {
         if let Err(e) = done {
             w.clear();
             w.word("ERR");
-            w.code(e);
+            w.packed(PACKED_CODES, e as usize);
         }
         w.finish().ok()
     }
@@ -271,7 +271,7 @@ impl<S: Store> Unit<S> {
                 }
                 let Some(decoded) = out.decoded else {
                     w.word("ERR");
-                    w.code(ProtoError::Locked);
+                    w.packed(PACKED_CODES, ProtoError::Locked as usize);
                     w.num(self.device.state.lock_remaining(now));
                     return Ok(());
                 };
@@ -291,7 +291,7 @@ impl<S: Store> Unit<S> {
             _ => {}
         }
         w.word("OK");
-        w.word(COMMANDS.get(cmd).copied().unwrap_or_default());
+        w.packed(PACKED_COMMANDS, cmd);
         let serial = self.prov.serial();
         match cmd {
             ID => {
@@ -304,13 +304,14 @@ impl<S: Store> Unit<S> {
             STATUS => {
                 let s = self.status(now);
                 w.num(s.count);
-                w.word(s.state.name());
+                w.packed(WireState::PACKED, s.state as usize);
                 w.num(s.credit_seconds);
                 w.num(s.lockout_seconds);
-                w.word(s.last.map_or("NONE", TokenResult::name));
+                w.packed(TokenResult::PACKED, TokenResult::index(s.last));
             }
             TOKEN => {
-                w.word(TokenResult::from_outcome(&outcome).name());
+                let result = TokenResult::from_outcome(&outcome);
+                w.packed(TokenResult::PACKED, TokenResult::index(Some(result)));
                 match outcome {
                     Outcome::Accepted { value, count, .. } => {
                         w.num(value);

@@ -162,29 +162,83 @@ impl ProtoError {
     }
 }
 
-/// The wire codes in [`ProtoError::ALL`] order, each after its length byte: one string
-/// for the device's error replies, where [`ProtoError::code`]'s `(pointer, length)` table
-/// costs 8 bytes of flash per code. Checked against `code` at compile time.
-const PACKED_CODES: &[u8] = b"\x08TOO_LONG\x08BAD_CHAR\x0cBAD_CHECKSUM\x11CHECKSUM_REQUIRED\
+// Wire words packed for the device: each word after its length byte, in one string.
+// Replies pick them by index, where a `match` returning `&str` compiles to a table of
+// `(pointer, length)` pairs (8 bytes of flash per word) next to the text. Each list is
+// checked against its `&str` source at compile time.
+
+/// The `i`-th word of a packed list (empty past its end).
+#[inline(never)]
+pub(crate) fn packed(list: &'static [u8], i: usize) -> &'static [u8] {
+    let mut rest = list;
+    for _ in 0..i {
+        let len = rest.first().map_or(0, |&n| usize::from(n));
+        rest = rest.get(1 + len..).unwrap_or(&[]);
+    }
+    let len = rest.first().map_or(0, |&n| usize::from(n));
+    rest.get(1..1 + len).unwrap_or(&[])
+}
+
+/// Whether `list` packs exactly `words` (compile-time check).
+const fn packs(list: &[u8], words: &[&str]) -> bool {
+    let mut at = 0;
+    let mut i = 0;
+    while i < words.len() {
+        let word = words[i].as_bytes();
+        if at >= list.len() || list[at] as usize != word.len() {
+            return false;
+        }
+        let mut j = 0;
+        while j < word.len() {
+            if list[at + 1 + j] != word[j] {
+                return false;
+            }
+            j += 1;
+        }
+        at += 1 + word.len();
+        i += 1;
+    }
+    at == list.len()
+}
+
+/// [`ProtoError::code`] of every [`ProtoError::ALL`], in order.
+pub(crate) const PACKED_CODES: &[u8] =
+    b"\x08TOO_LONG\x08BAD_CHAR\x0cBAD_CHECKSUM\x11CHECKSUM_REQUIRED\
 \x0bUNKNOWN_CMD\x07BAD_ARG\x0fNOT_PROVISIONED\x13ALREADY_PROVISIONED\x06LOCKED\x08NO_NONCE\
 \x08BAD_AUTH\x08INTERNAL\x05OTHER";
 
 const _: () = {
-    let mut at = 0;
+    let mut codes = [""; ProtoError::ALL.len()];
     let mut i = 0;
-    while i < ProtoError::ALL.len() {
-        let code = ProtoError::ALL[i].code().as_bytes();
+    while i < codes.len() {
         assert!(ProtoError::ALL[i] as usize == i);
-        assert!(PACKED_CODES[at] as usize == code.len());
-        let mut j = 0;
-        while j < code.len() {
-            assert!(PACKED_CODES[at + 1 + j] == code[j]);
-            j += 1;
-        }
-        at += 1 + code.len();
+        codes[i] = ProtoError::ALL[i].code();
         i += 1;
     }
-    assert!(at == PACKED_CODES.len());
+    assert!(packs(PACKED_CODES, &codes));
+};
+
+const _: () = {
+    let states = [
+        PaygState::ALL[0].name(),
+        PaygState::ALL[1].name(),
+        PaygState::ALL[2].name(),
+    ];
+    let mut i = 0;
+    while i < states.len() {
+        assert!(PaygState::ALL[i] as usize == i);
+        i += 1;
+    }
+    assert!(packs(PaygState::PACKED, &states));
+    let mut results = ["NONE"; 7];
+    let mut i = 0;
+    while i < TokenResult::ALL.len() {
+        assert!(TokenResult::index(Some(TokenResult::ALL[i])) == i);
+        results[i] = TokenResult::ALL[i].name();
+        i += 1;
+    }
+    assert!(TokenResult::index(None) == 6);
+    assert!(packs(TokenResult::PACKED, &results));
 };
 
 impl core::fmt::Display for ProtoError {
@@ -618,7 +672,11 @@ impl Request<'_> {
 
 /// Command words; those from [`FIRST_CHECKED`] on change persistent state. Replies
 /// (`OK <command> ...`) name their command with the same words.
-pub(crate) const COMMANDS: [&str; 7] = ["ID", "STATUS", "NONCE", "CHAL", "TOKEN", "PROV", "RESET"];
+const COMMANDS: [&str; 7] = ["ID", "STATUS", "NONCE", "CHAL", "TOKEN", "PROV", "RESET"];
+/// [`COMMANDS`], packed.
+pub(crate) const PACKED_COMMANDS: &[u8] =
+    b"\x02ID\x06STATUS\x05NONCE\x04CHAL\x05TOKEN\x04PROV\x05RESET";
+const _: () = assert!(packs(PACKED_COMMANDS, &COMMANDS));
 /// Number of arguments of each command (`TOKEN` takes the rest of the line instead).
 const ARITY: [usize; 7] = [0, 0, 0, 1, 0, 6, 1];
 const FIRST_CHECKED: usize = 4;
@@ -637,9 +695,8 @@ pub(crate) fn command(line: &[u8]) -> Result<(usize, Words<'_>), ProtoError> {
     let (body, checked) = frame(line)?;
     let mut words = Words::new(body);
     let cmd = words.next().unwrap_or(&[]);
-    let index = COMMANDS
-        .iter()
-        .position(|c| cmd.eq_ignore_ascii_case(c.as_bytes()))
+    let index = (0..COMMANDS.len())
+        .position(|i| cmd.eq_ignore_ascii_case(packed(PACKED_COMMANDS, i)))
         .ok_or(ProtoError::UnknownCmd)?;
     if index >= FIRST_CHECKED && !checked {
         return Err(ProtoError::ChecksumRequired);
@@ -724,6 +781,8 @@ pub enum PaygState {
 
 impl PaygState {
     const ALL: [PaygState; 3] = [PaygState::Active, PaygState::Inactive, PaygState::Unlocked];
+    /// The names, packed, by `state as usize`.
+    pub(crate) const PACKED: &[u8] = b"\x06ACTIVE\x08INACTIVE\x08UNLOCKED";
 
     /// The wire name.
     pub const fn name(self) -> &'static str {
@@ -747,6 +806,24 @@ pub enum TokenResult {
 }
 
 impl TokenResult {
+    /// The names of [`TokenResult::ALL`] and `NONE` (no result), packed, by
+    /// [`TokenResult::index`].
+    pub(crate) const PACKED: &[u8] =
+        b"\x08ADD_TIME\x08SET_TIME\x0cDISABLE_PAYG\x0cCOUNTER_SYNC\x07INVALID\x0cALREADY_USED\x04NONE";
+
+    /// The position in [`TokenResult::PACKED`] of a result or of none.
+    pub(crate) const fn index(result: Option<TokenResult>) -> usize {
+        match result {
+            Some(TokenResult::Accepted(TokenType::AddTime)) => 0,
+            Some(TokenResult::Accepted(TokenType::SetTime)) => 1,
+            Some(TokenResult::Accepted(TokenType::DisablePayg)) => 2,
+            Some(TokenResult::Accepted(TokenType::CounterSync)) => 3,
+            Some(TokenResult::Invalid) => 4,
+            Some(TokenResult::AlreadyUsed) => 5,
+            None => 6,
+        }
+    }
+
     const ALL: [TokenResult; 6] = [
         TokenResult::Accepted(TokenType::AddTime),
         TokenResult::Accepted(TokenType::SetTime),
@@ -1160,16 +1237,9 @@ impl<'a> Out<'a> {
         }
     }
 
-    /// An error code ([`PACKED_CODES`]).
-    #[inline(never)]
-    pub(crate) fn code(&mut self, e: ProtoError) {
-        let mut rest = PACKED_CODES;
-        for _ in 0..e as usize {
-            let len = rest.first().map_or(0, |&n| usize::from(n));
-            rest = rest.get(1 + len..).unwrap_or(&[]);
-        }
-        let len = rest.first().map_or(0, |&n| usize::from(n));
-        self.word_bytes(rest.get(1..1 + len).unwrap_or(&[]));
+    /// The `i`-th word of a packed list.
+    pub(crate) fn packed(&mut self, list: &'static [u8], i: usize) {
+        self.word_bytes(packed(list, i));
     }
 
     pub(crate) fn word(&mut self, text: &str) {
