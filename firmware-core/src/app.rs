@@ -231,14 +231,19 @@ impl<S: Store> Unit<S> {
         w: &mut Out<'_>,
     ) -> Result<(), ProtoError> {
         let (cmd, mut words) = command(line)?;
-        let mut nonce = [0u8; CHALLENGE_NONCE_LEN];
-        let mut digits = [0u8; 20];
+        // One zeroed buffer for the arguments: CHAL's nonce, TOKEN's digits or PROV's
+        // new record.
         let mut record = [0u8; RECORD_LEN];
         let mut len = 0;
         let mut mac = 0;
         let args = match cmd {
-            CHAL => words.only().and_then(|a| hex_into(a, &mut nonce)),
-            TOKEN => digits_into(words.rest(), &mut digits).map(|n| len = n),
+            CHAL => words
+                .only()
+                .and_then(|a| hex_into(a, record.get_mut(..CHALLENGE_NONCE_LEN)?)),
+            TOKEN => record
+                .first_chunk_mut()
+                .and_then(|digits| digits_into(words.rest(), digits))
+                .map(|n| len = n),
             PROV => prov_record(&mut words, &mut record, now),
             RESET => words.only().and_then(hex_u64).map(|m| mac = m),
             _ => words.done(),
@@ -262,7 +267,7 @@ impl<S: Store> Unit<S> {
                 let _ = self.event(Event::Tick, now);
             }
             TOKEN => {
-                let digits = digits.get(..len).unwrap_or(&[]);
+                let digits = record.get(..len).unwrap_or(&[]);
                 let (number, kind) =
                     token::parse(digits, restricted).map_err(|_| ProtoError::BadArg)?;
                 let out = self.event(Event::Token { number, kind }, now);
@@ -281,7 +286,8 @@ impl<S: Store> Unit<S> {
             CHAL => {
                 let p = &self.prov;
                 let serial = p.serial().ok_or(ProtoError::Internal)?;
-                hex = challenge_mac(&p.cfg.key, &nonce, &serial);
+                let nonce = record.first_chunk().ok_or(ProtoError::Internal)?;
+                hex = challenge_mac(&p.cfg.key, nonce, &serial);
             }
             NONCE => {
                 hex = entropy.next_u64();
