@@ -179,26 +179,37 @@ pub(crate) fn packed(list: &'static [u8], i: usize) -> &'static [u8] {
     rest.get(1..1 + len).unwrap_or(&[])
 }
 
+/// `list` after its first word, if that word is `word` (for the compile-time checks).
+const fn strip_word<'a>(list: &'a [u8], word: &str) -> Option<&'a [u8]> {
+    let word = word.as_bytes();
+    let [len, tail @ ..] = list else {
+        return None;
+    };
+    if *len as usize != word.len() || tail.len() < word.len() {
+        return None;
+    }
+    let (head, rest) = tail.split_at(word.len());
+    let (mut a, mut b) = (head, word);
+    while let ([x, xs @ ..], [y, ys @ ..]) = (a, b) {
+        if *x != *y {
+            return None;
+        }
+        (a, b) = (xs, ys);
+    }
+    Some(rest)
+}
+
 /// Whether `list` packs exactly `words` (compile-time check).
 const fn packs(list: &[u8], words: &[&str]) -> bool {
-    let mut at = 0;
-    let mut i = 0;
-    while i < words.len() {
-        let word = words[i].as_bytes();
-        if at >= list.len() || list[at] as usize != word.len() {
-            return false;
+    let (mut list, mut words) = (list, words);
+    while let [word, more @ ..] = words {
+        match strip_word(list, word) {
+            Some(rest) => list = rest,
+            None => return false,
         }
-        let mut j = 0;
-        while j < word.len() {
-            if list[at + 1 + j] != word[j] {
-                return false;
-            }
-            j += 1;
-        }
-        at += 1 + word.len();
-        i += 1;
+        words = more;
     }
-    at == list.len()
+    list.is_empty()
 }
 
 /// [`ProtoError::code`] of every [`ProtoError::ALL`], in order.
@@ -208,37 +219,46 @@ pub(crate) const PACKED_CODES: &[u8] =
 \x08BAD_AUTH\x08INTERNAL\x05OTHER";
 
 const _: () = {
-    let mut codes = [""; ProtoError::ALL.len()];
-    let mut i = 0;
-    while i < codes.len() {
-        assert!(ProtoError::ALL[i] as usize == i);
-        codes[i] = ProtoError::ALL[i].code();
-        i += 1;
+    let (mut all, mut list, mut i): (&[ProtoError], _, usize) = (&ProtoError::ALL, PACKED_CODES, 0);
+    while let [e, more @ ..] = all {
+        assert!(*e as usize == i);
+        let rest = strip_word(list, e.code());
+        assert!(rest.is_some());
+        if let Some(rest) = rest {
+            list = rest;
+        }
+        (all, i) = (more, i + 1);
     }
-    assert!(packs(PACKED_CODES, &codes));
+    assert!(list.is_empty());
 };
 
 const _: () = {
-    let states = [
-        PaygState::ALL[0].name(),
-        PaygState::ALL[1].name(),
-        PaygState::ALL[2].name(),
-    ];
-    let mut i = 0;
-    while i < states.len() {
-        assert!(PaygState::ALL[i] as usize == i);
-        i += 1;
+    let (mut all, mut list, mut i): (&[PaygState], _, usize) =
+        (&PaygState::ALL, PaygState::PACKED, 0);
+    while let [state, more @ ..] = all {
+        assert!(*state as usize == i);
+        let rest = strip_word(list, state.name());
+        assert!(rest.is_some());
+        if let Some(rest) = rest {
+            list = rest;
+        }
+        (all, i) = (more, i + 1);
     }
-    assert!(packs(PaygState::PACKED, &states));
-    let mut results = ["NONE"; 7];
-    let mut i = 0;
-    while i < TokenResult::ALL.len() {
-        assert!(TokenResult::index(Some(TokenResult::ALL[i])) == i);
-        results[i] = TokenResult::ALL[i].name();
-        i += 1;
+    assert!(list.is_empty());
+
+    let (mut all, mut list, mut i): (&[TokenResult], _, usize) =
+        (&TokenResult::ALL, TokenResult::PACKED, 0);
+    while let [result, more @ ..] = all {
+        assert!(TokenResult::index(Some(*result)) == i);
+        let rest = strip_word(list, result.name());
+        assert!(rest.is_some());
+        if let Some(rest) = rest {
+            list = rest;
+        }
+        (all, i) = (more, i + 1);
     }
-    assert!(TokenResult::index(None) == 6);
-    assert!(packs(TokenResult::PACKED, &results));
+    assert!(TokenResult::index(None) == i);
+    assert!(packs(list, &["NONE"]));
 };
 
 impl core::fmt::Display for ProtoError {
