@@ -1193,7 +1193,6 @@ pub fn verify_reset(
 // ---------------------------------------------------------------------------------------
 // Writing without core::fmt
 
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
 const POW10: [u32; 10] = [
     1_000_000_000,
     100_000_000,
@@ -1267,7 +1266,8 @@ impl<'a> Out<'a> {
     }
 
     pub(crate) fn flag(&mut self, on: bool) {
-        self.word(if on { "1" } else { "0" });
+        self.sep();
+        self.byte(b'0' + u8::from(on));
     }
 
     /// A decimal field without leading zeros, by repeated subtraction: the Cortex-M0 has
@@ -1291,7 +1291,12 @@ impl<'a> Out<'a> {
 
     fn hex_byte(&mut self, b: u8) {
         for nib in [b >> 4, b & 0xF] {
-            self.byte(HEX.get(usize::from(nib)).copied().unwrap_or(b'0'));
+            // Upper-case digits without a table.
+            self.byte(if nib < 10 {
+                b'0' + nib
+            } else {
+                b'A' - 10 + nib
+            });
         }
     }
 
