@@ -375,7 +375,7 @@ fn frame(line: &[u8]) -> Result<(&[u8], bool), ProtoError> {
     if line.len() > MAX_LINE {
         return Err(ProtoError::TooLong);
     }
-    if line.iter().any(|&b| !(0x20..=0x7E).contains(&b)) {
+    if line.iter().any(|&b| !matches!(b, 0x20..=0x7E)) {
         return Err(ProtoError::BadChar);
     }
     let Some(star) = line.iter().position(|&b| b == b'*') else {
