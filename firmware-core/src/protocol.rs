@@ -439,11 +439,15 @@ impl<'a> Iterator for Words<'a> {
 }
 
 fn nibble(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        _ => None,
+    // Either case: `| 0x20` lowers letters (and maps no other byte onto a-f).
+    let digit = b.wrapping_sub(b'0');
+    let letter = (b | 0x20).wrapping_sub(b'a');
+    if digit < 10 {
+        Some(digit)
+    } else if letter < 6 {
+        Some(letter + 10)
+    } else {
+        None
     }
 }
 
