@@ -97,7 +97,9 @@ struct Unit<S: Store> {
     /// `Option`: a `Provisioning` built and moved into one is a 40-byte copy.
     prov: Provisioning,
     device: Device,
-    last: Option<TokenResult>,
+    /// The last token result since boot or provisioning, as its position in the packed
+    /// names (`TokenResult::NO_RESULT`: none): the reply writes it without a lookup.
+    last: u8,
     /// The pending `NONCE` as two 32-bit halves (low first): 12 bytes of 4-byte aligned
     /// RAM, where an `Option<u64>` takes 16 and makes the whole state 8-byte aligned.
     reset_nonce: Option<[u32; 2]>,
@@ -138,7 +140,7 @@ impl<S: Store> App<S> {
                 store: RecordStore::new(store, SLOTS)?,
                 prov: Provisioning::blank(),
                 device: Device::new(PaygState::new(0)),
-                last: None,
+                last: TokenResult::NO_RESULT,
                 reset_nonce: None,
                 fault: None,
                 firmware,
@@ -281,7 +283,7 @@ impl<S: Store> Unit<S> {
                     return Ok(());
                 };
                 outcome = decoded;
-                self.last = Some(TokenResult::from_outcome(&outcome));
+                self.last = TokenResult::outcome_index(&outcome);
             }
             CHAL => {
                 let p = &self.prov;
@@ -313,11 +315,10 @@ impl<S: Store> Unit<S> {
                 w.packed(WireState::PACKED, s.state as usize);
                 w.num(s.credit_seconds);
                 w.num(s.lockout_seconds);
-                w.packed(TokenResult::PACKED, TokenResult::index(s.last));
+                w.packed(TokenResult::PACKED, usize::from(self.last));
             }
             TOKEN => {
-                let result = TokenResult::from_outcome(&outcome);
-                w.packed(TokenResult::PACKED, TokenResult::index(Some(result)));
+                w.packed(TokenResult::PACKED, usize::from(self.last));
                 match outcome {
                     Outcome::Accepted { value, count, .. } => {
                         w.num(value);
@@ -370,7 +371,7 @@ impl<S: Store> Unit<S> {
                 0
             },
             lockout_seconds: s.lock_remaining(now),
-            last: self.last,
+            last: TokenResult::from_index(self.last),
         }
     }
 
@@ -398,7 +399,7 @@ impl<S: Store> Unit<S> {
         if self.store.save(record).is_err() || self.apply(record).is_err() {
             return Err(ProtoError::Internal);
         }
-        self.last = None;
+        self.last = TokenResult::NO_RESULT;
         Ok(())
     }
 

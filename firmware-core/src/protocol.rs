@@ -258,7 +258,30 @@ const _: () = {
         (all, i) = (more, i + 1);
     }
     assert!(TokenResult::index(None) == i);
+    assert!(TokenResult::NO_RESULT as usize == i);
     assert!(packs(list, &["NONE"]));
+    // `outcome_index` agrees with `index` (token types are numbered in `ALL` order).
+    let types = [
+        TokenType::AddTime,
+        TokenType::SetTime,
+        TokenType::DisablePayg,
+        TokenType::CounterSync,
+    ];
+    let mut all: &[TokenType] = &types;
+    while let [token_type, more @ ..] = all {
+        let outcome = Outcome::Accepted {
+            token_type: *token_type,
+            value: 0,
+            count: 0,
+        };
+        let result = Some(TokenResult::Accepted(*token_type));
+        assert!(TokenResult::outcome_index(&outcome) as usize == TokenResult::index(result));
+        all = more;
+    }
+    let invalid = Some(TokenResult::Invalid);
+    assert!(TokenResult::outcome_index(&Outcome::Invalid) as usize == TokenResult::index(invalid));
+    let used = Some(TokenResult::AlreadyUsed);
+    assert!(TokenResult::outcome_index(&Outcome::AlreadyUsed) as usize == TokenResult::index(used));
 };
 
 impl core::fmt::Display for ProtoError {
@@ -834,6 +857,23 @@ impl TokenResult {
     /// [`TokenResult::index`].
     pub(crate) const PACKED: &[u8] =
         b"\x08ADD_TIME\x08SET_TIME\x0cDISABLE_PAYG\x0cCOUNTER_SYNC\x07INVALID\x0cALREADY_USED\x04NONE";
+
+    /// [`TokenResult::index`] of no result.
+    pub(crate) const NO_RESULT: u8 = 6;
+
+    /// [`TokenResult::index`] of a decoder outcome's result, without the `TokenResult`.
+    pub(crate) const fn outcome_index(outcome: &Outcome) -> u8 {
+        match outcome {
+            Outcome::Accepted { token_type, .. } => *token_type as u8,
+            Outcome::Invalid => 4,
+            Outcome::AlreadyUsed => 5,
+        }
+    }
+
+    /// The result at [`TokenResult::index`] `i` (`None` for [`TokenResult::NO_RESULT`]).
+    pub(crate) fn from_index(i: u8) -> Option<TokenResult> {
+        TokenResult::ALL.get(usize::from(i)).copied()
+    }
 
     /// The position in [`TokenResult::PACKED`] of a result or of none.
     pub(crate) const fn index(result: Option<TokenResult>) -> usize {
