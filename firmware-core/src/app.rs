@@ -77,9 +77,11 @@ impl Provisioning {
         }
     }
 
-    /// Only validated serials are stored, so this is `None` only for a corrupt record.
+    /// The serial (`None` when not provisioned). Not validated again: only validated
+    /// serials are stored (`PROV` and the record decode check them).
     fn serial(&self) -> Option<Serial<'_>> {
-        Serial::new(self.serial.get(..usize::from(self.serial_len))?).ok()
+        let serial = self.serial.get(..usize::from(self.serial_len))?;
+        (!serial.is_empty()).then_some(Serial::checked(serial))
     }
 }
 

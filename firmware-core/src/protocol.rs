@@ -550,6 +550,11 @@ impl<'a> Serial<'a> {
         (ok && first_ok && text.len() <= SERIAL_MAX).then_some(Serial(text))
     }
 
+    /// A serial the caller validated before (the device's stored one).
+    pub(crate) const fn checked(text: &'a [u8]) -> Self {
+        Serial(text)
+    }
+
     /// The serial's bytes.
     pub fn as_bytes(&self) -> &'a [u8] {
         self.0
