@@ -340,6 +340,13 @@ pub struct Output {
     pub decoded: Option<Outcome>,
 }
 
+/// What [`PaygState::observe`] found.
+#[derive(Clone, Copy)]
+struct Seen {
+    persist: bool,
+    tamper: bool,
+}
+
 /// Remaining activation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Credit {
@@ -385,6 +392,20 @@ impl PaygState {
             locked_until: 0,
             last_seen: 0,
             checkpoints: NO_CHECKPOINTS,
+        }
+    }
+
+    /// Back to `PaygState::new(0)` in place (no state-sized copy).
+    #[inline(never)]
+    pub(crate) fn clear(&mut self) {
+        self.used = UsedCounts::new(0);
+        self.payg_disabled = false;
+        self.failures = 0;
+        self.active_until = 0;
+        self.locked_until = 0;
+        self.last_seen = 0;
+        for slot in &mut self.checkpoints {
+            copy(slot, 0, &[0; CHECKPOINT_LEN]);
         }
     }
 
@@ -466,16 +487,13 @@ impl PaygState {
     }
 
     /// Take `now` into account: rebase on a rollback, note period boundaries.
-    fn observe(&mut self, now: u32) -> Output {
-        let mut out = Output {
-            feedback: Feedback::None,
-            power_on: false,
+    fn observe(&mut self, now: u32) -> Seen {
+        let mut seen = Seen {
             persist: self.time_to_persist(now),
             tamper: false,
-            decoded: None,
         };
         if now < self.last_seen {
-            out.tamper = true;
+            seen.tamper = true;
             let credit = self
                 .active_until
                 .saturating_sub(self.last_seen)
@@ -489,34 +507,44 @@ impl PaygState {
             };
         }
         self.last_seen = now;
-        out
+        seen
     }
 
+    /// The output of an event that decoded nothing, built in the caller's return slot
+    /// (an `Output` passed along and returned again is a 24-byte copy each time).
     #[inline(never)]
-    fn finish(&self, mut out: Output, now: u32) -> Output {
-        out.power_on = self.is_active(now);
-        out
+    fn output(&self, seen: Seen, feedback: Feedback, now: u32) -> Output {
+        Output {
+            feedback,
+            power_on: self.is_active(now),
+            persist: seen.persist,
+            tamper: seen.tamper,
+            decoded: None,
+        }
     }
 
     /// Device start: check the clock against the persisted last seen time.
     pub fn power_up(&mut self, now: u32) -> Output {
-        let out = self.observe(now);
-        self.finish(out, now)
+        self.tick(now)
     }
 
     /// Periodic update.
     pub fn tick(&mut self, now: u32) -> Output {
-        let out = self.observe(now);
-        self.finish(out, now)
+        self.event(Feedback::None, now)
+    }
+
+    /// An event without a token: `feedback` is what it shows.
+    #[inline(never)]
+    fn event(&mut self, feedback: Feedback, now: u32) -> Output {
+        let seen = self.observe(now);
+        self.output(seen, feedback, now)
     }
 
     /// `#` status.
     pub fn status(&mut self, now: u32) -> Output {
-        let mut out = self.observe(now);
-        out.feedback = Feedback::Status {
-            active: self.is_active(now),
-        };
-        self.finish(out, now)
+        let seen = self.observe(now);
+        let active = self.is_active(now);
+        self.output(seen, Feedback::Status { active }, now)
     }
 
     /// Enter token `number` of `kind` (refused without decoding while locked).
@@ -527,12 +555,10 @@ impl PaygState {
         kind: TokenKind,
         now: u32,
     ) -> Output {
-        let mut out = self.observe(now);
+        let seen = self.observe(now);
         if self.is_locked(now) {
-            out.feedback = Feedback::Locked {
-                remaining: self.lock_remaining(now),
-            };
-            return self.finish(out, now);
+            let remaining = self.lock_remaining(now);
+            return self.output(seen, Feedback::Locked { remaining }, now);
         }
         let mut checkpoints = [None; CHECKPOINT_SLOTS];
         self.unpack(&mut checkpoints);
@@ -547,8 +573,8 @@ impl PaygState {
         for (slot, cp) in self.checkpoints.iter_mut().zip(&checkpoints) {
             pack(cp, slot);
         }
-        out.decoded = Some(decoded.outcome);
-        out.feedback = match decoded.outcome {
+        let mut persist = true;
+        let feedback = match decoded.outcome {
             Outcome::Invalid => {
                 self.failures = self.failures.saturating_add(1).min(MAX_FAILURES);
                 if self.failures > FREE_FAILURES {
@@ -556,20 +582,27 @@ impl PaygState {
                     let lock = 60u32 << (self.failures - FREE_FAILURES);
                     self.locked_until = now.saturating_add(lock);
                 }
-                out.persist = true;
                 Feedback::Invalid
             }
-            Outcome::AlreadyUsed => Feedback::AlreadyUsed,
+            Outcome::AlreadyUsed => {
+                persist = seen.persist;
+                Feedback::AlreadyUsed
+            }
             Outcome::Accepted {
                 token_type, value, ..
             } => {
                 self.failures = 0;
                 self.locked_until = 0;
-                out.persist = true;
                 self.apply(cfg, kind, token_type, value, now)
             }
         };
-        self.finish(out, now)
+        Output {
+            feedback,
+            power_on: self.is_active(now),
+            persist,
+            tamper: seen.tamper,
+            decoded: Some(decoded.outcome),
+        }
     }
 
     /// Act on an accepted token (spec §10.1, value first, then parity).
@@ -645,17 +678,22 @@ impl PaygState {
         if flags > 1 || failures > MAX_FAILURES {
             return Err(Error::CorruptState);
         }
-        let checkpoints = [
-            slot_at(b, SLOTS_AT)?,
-            slot_at(b, SLOTS_AT + CHECKPOINT_LEN)?,
-        ];
+        for i in 0..CHECKPOINT_SLOTS {
+            slot_at(b, SLOTS_AT + i * CHECKPOINT_LEN)?;
+        }
         self.used = UsedCounts::from_parts(get32(b, 0), get32(b, 4) as u16);
         self.payg_disabled = flags != 0;
         self.failures = failures;
         self.active_until = get32(b, 8);
         self.locked_until = get32(b, 12);
         self.last_seen = get32(b, 16);
-        self.checkpoints = checkpoints;
+        for (i, slot) in self.checkpoints.iter_mut().enumerate() {
+            copy(
+                slot,
+                0,
+                b.get(SLOTS_AT + i * CHECKPOINT_LEN..).unwrap_or(&[]),
+            );
+        }
         Ok(())
     }
 }
@@ -667,15 +705,14 @@ fn copy(b: &mut [u8], at: usize, src: &[u8]) {
     }
 }
 
-/// The checkpoint slot at offset `at`, validated.
+/// Validate the checkpoint slot at offset `at`.
 #[inline(never)]
-fn slot_at(b: &[u8; STATE_LEN], at: usize) -> Result<Slot, Error> {
-    let mut slot = [0; CHECKPOINT_LEN];
-    for (d, s) in slot.iter_mut().zip(b.iter().skip(at)) {
-        *d = *s;
-    }
-    checkpoint_at(&slot, &mut None)?;
-    Ok(slot)
+fn slot_at(b: &[u8; STATE_LEN], at: usize) -> Result<(), Error> {
+    let slot = b
+        .get(at..)
+        .and_then(|t| t.first_chunk::<CHECKPOINT_LEN>())
+        .ok_or(Error::CorruptState)?;
+    checkpoint_at(slot, &mut None)
 }
 
 /// A checkpoint in its stored form: kind, field (3 bytes), count, code (5 bytes). Every
@@ -851,34 +888,33 @@ impl Device {
                 self.state.power_up(now)
             }
             Event::Tick => {
-                let mut out = self.state.tick(now);
-                if self.keypad.expire(now) {
-                    out.feedback = Feedback::EntryAborted;
-                }
-                out
+                let feedback = if self.keypad.expire(now) {
+                    Feedback::EntryAborted
+                } else {
+                    Feedback::None
+                };
+                self.state.event(feedback, now)
             }
             Event::Token { number, kind } => self.state.enter_token(cfg, number, kind, now),
             Event::Key(key) => {
                 // A stale entry is dropped silently: this key's feedback wins.
                 self.keypad.expire(now);
                 match self.keypad.press(key, cfg.restricted, now) {
-                    KeyAction::Feedback(feedback) => {
-                        let mut out = self.state.tick(now);
-                        out.feedback = feedback;
-                        out
-                    }
+                    KeyAction::Feedback(feedback) => self.state.event(feedback, now),
                     KeyAction::Status => self.state.status(now),
                     KeyAction::Start => {
-                        let mut out = self.state.tick(now);
-                        if self.state.is_locked(now) {
+                        // The clock first: a rollback rebases the lock.
+                        let seen = self.state.observe(now);
+                        let feedback = if self.state.is_locked(now) {
                             self.keypad.reset();
-                            out.feedback = Feedback::Locked {
+                            Feedback::Locked {
                                 remaining: self.state.lock_remaining(now),
-                            };
+                            }
                         } else {
                             self.keypad.start(now);
-                        }
-                        out
+                            Feedback::None
+                        };
+                        self.state.output(seen, feedback, now)
                     }
                     KeyAction::Token(number) => {
                         self.state

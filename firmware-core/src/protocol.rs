@@ -13,8 +13,12 @@
 //!
 //! Both sides live here, without allocation or `core::fmt`:
 //!
-//! * device: [`LineBuffer`] (bytes in, lines out), [`parse_request`], [`Reply::write`];
-//! * host: [`Request::write`], [`parse_response`], [`challenge_mac`], [`reset_mac`].
+//! * device: [`LineBuffer`] (bytes in, lines out); `app::App` matches the command word in
+//!   the command table (the first checks of [`parse_request`], shared), parses each
+//!   command's arguments straight into place and writes its reply into the TX buffer with
+//!   the same writer as [`Reply::write`], without building a [`Request`] or [`Reply`];
+//! * host: [`Request::write`], [`parse_response`], [`challenge_mac`], [`reset_mac`];
+//!   [`parse_request`] and [`Reply::write`] for tests, simulators and fuzzing.
 //!
 //! Nothing here touches the PAYG state or storage: the device glue fills [`StatusReport`],
 //! [`TokenReport`] and [`IdReport`] from its own state.
@@ -158,6 +162,128 @@ impl ProtoError {
     }
 }
 
+// Wire words packed for the device: each word after its length byte, in one string.
+// Replies pick them by index, where a `match` returning `&str` compiles to a table of
+// `(pointer, length)` pairs (8 bytes of flash per word) next to the text. Each list is
+// checked against its `&str` source at compile time.
+
+/// The `i`-th word of a packed list (empty past its end).
+#[inline(never)]
+pub(crate) fn packed(list: &'static [u8], i: usize) -> &'static [u8] {
+    let mut rest = list;
+    for _ in 0..i {
+        let len = rest.first().map_or(0, |&n| usize::from(n));
+        rest = rest.get(1 + len..).unwrap_or(&[]);
+    }
+    let len = rest.first().map_or(0, |&n| usize::from(n));
+    rest.get(1..1 + len).unwrap_or(&[])
+}
+
+/// `list` after its first word, if that word is `word` (for the compile-time checks).
+const fn strip_word<'a>(list: &'a [u8], word: &str) -> Option<&'a [u8]> {
+    let word = word.as_bytes();
+    let [len, tail @ ..] = list else {
+        return None;
+    };
+    if *len as usize != word.len() || tail.len() < word.len() {
+        return None;
+    }
+    let (head, rest) = tail.split_at(word.len());
+    let (mut a, mut b) = (head, word);
+    while let ([x, xs @ ..], [y, ys @ ..]) = (a, b) {
+        if *x != *y {
+            return None;
+        }
+        (a, b) = (xs, ys);
+    }
+    Some(rest)
+}
+
+/// Whether `list` packs exactly `words` (compile-time check).
+const fn packs(list: &[u8], words: &[&str]) -> bool {
+    let (mut list, mut words) = (list, words);
+    while let [word, more @ ..] = words {
+        match strip_word(list, word) {
+            Some(rest) => list = rest,
+            None => return false,
+        }
+        words = more;
+    }
+    list.is_empty()
+}
+
+/// [`ProtoError::code`] of every [`ProtoError::ALL`], in order.
+pub(crate) const PACKED_CODES: &[u8] =
+    b"\x08TOO_LONG\x08BAD_CHAR\x0cBAD_CHECKSUM\x11CHECKSUM_REQUIRED\
+\x0bUNKNOWN_CMD\x07BAD_ARG\x0fNOT_PROVISIONED\x13ALREADY_PROVISIONED\x06LOCKED\x08NO_NONCE\
+\x08BAD_AUTH\x08INTERNAL\x05OTHER";
+
+const _: () = {
+    let (mut all, mut list, mut i): (&[ProtoError], _, usize) = (&ProtoError::ALL, PACKED_CODES, 0);
+    while let [e, more @ ..] = all {
+        assert!(*e as usize == i);
+        let rest = strip_word(list, e.code());
+        assert!(rest.is_some());
+        if let Some(rest) = rest {
+            list = rest;
+        }
+        (all, i) = (more, i + 1);
+    }
+    assert!(list.is_empty());
+};
+
+const _: () = {
+    let (mut all, mut list, mut i): (&[PaygState], _, usize) =
+        (&PaygState::ALL, PaygState::PACKED, 0);
+    while let [state, more @ ..] = all {
+        assert!(*state as usize == i);
+        let rest = strip_word(list, state.name());
+        assert!(rest.is_some());
+        if let Some(rest) = rest {
+            list = rest;
+        }
+        (all, i) = (more, i + 1);
+    }
+    assert!(list.is_empty());
+
+    let (mut all, mut list, mut i): (&[TokenResult], _, usize) =
+        (&TokenResult::ALL, TokenResult::PACKED, 0);
+    while let [result, more @ ..] = all {
+        assert!(TokenResult::index(Some(*result)) == i);
+        let rest = strip_word(list, result.name());
+        assert!(rest.is_some());
+        if let Some(rest) = rest {
+            list = rest;
+        }
+        (all, i) = (more, i + 1);
+    }
+    assert!(TokenResult::index(None) == i);
+    assert!(TokenResult::NO_RESULT as usize == i);
+    assert!(packs(list, &["NONE"]));
+    // `outcome_index` agrees with `index` (token types are numbered in `ALL` order).
+    let types = [
+        TokenType::AddTime,
+        TokenType::SetTime,
+        TokenType::DisablePayg,
+        TokenType::CounterSync,
+    ];
+    let mut all: &[TokenType] = &types;
+    while let [token_type, more @ ..] = all {
+        let outcome = Outcome::Accepted {
+            token_type: *token_type,
+            value: 0,
+            count: 0,
+        };
+        let result = Some(TokenResult::Accepted(*token_type));
+        assert!(TokenResult::outcome_index(&outcome) as usize == TokenResult::index(result));
+        all = more;
+    }
+    let invalid = Some(TokenResult::Invalid);
+    assert!(TokenResult::outcome_index(&Outcome::Invalid) as usize == TokenResult::index(invalid));
+    let used = Some(TokenResult::AlreadyUsed);
+    assert!(TokenResult::outcome_index(&Outcome::AlreadyUsed) as usize == TokenResult::index(used));
+};
+
 impl core::fmt::Display for ProtoError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(self.code())?;
@@ -272,7 +398,7 @@ fn frame(line: &[u8]) -> Result<(&[u8], bool), ProtoError> {
     if line.len() > MAX_LINE {
         return Err(ProtoError::TooLong);
     }
-    if line.iter().any(|&b| !(0x20..=0x7E).contains(&b)) {
+    if line.iter().any(|&b| !matches!(b, 0x20..=0x7E)) {
         return Err(ProtoError::BadChar);
     }
     let Some(star) = line.iter().position(|&b| b == b'*') else {
@@ -286,7 +412,7 @@ fn frame(line: &[u8]) -> Result<(&[u8], bool), ProtoError> {
 }
 
 /// Space-separated words of a body (runs of spaces count as one separator).
-struct Words<'a> {
+pub(crate) struct Words<'a> {
     rest: &'a [u8],
 }
 
@@ -296,9 +422,20 @@ impl<'a> Words<'a> {
     }
 
     /// What is left after the words taken so far, leading spaces removed.
-    fn rest(&self) -> &'a [u8] {
+    pub(crate) fn rest(&self) -> &'a [u8] {
         let skip = self.rest.iter().take_while(|&&b| b == b' ').count();
         self.rest.get(skip..).unwrap_or(&[])
+    }
+
+    /// The one remaining word: `None` when there is none or more than one.
+    pub(crate) fn only(&mut self) -> Option<&'a [u8]> {
+        let word = self.next()?;
+        self.next().is_none().then_some(word)
+    }
+
+    /// No word left (a command without arguments).
+    pub(crate) fn done(&mut self) -> Option<()> {
+        self.next().is_none().then_some(())
     }
 
     /// The next word, or `BAD_ARG` when there is none (host-side parsing).
@@ -325,11 +462,15 @@ impl<'a> Iterator for Words<'a> {
 }
 
 fn nibble(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        _ => None,
+    // Either case: `| 0x20` lowers letters (and maps no other byte onto a-f).
+    let digit = b.wrapping_sub(b'0');
+    let letter = (b | 0x20).wrapping_sub(b'a');
+    if digit < 10 {
+        Some(digit)
+    } else if letter < 6 {
+        Some(letter + 10)
+    } else {
+        None
     }
 }
 
@@ -345,7 +486,7 @@ fn hex_array<const L: usize>(text: &[u8]) -> Option<[u8; L]> {
 
 /// Exactly `2 * out.len()` hex digits into `out` (one out-of-line copy for every size).
 #[inline(never)]
-fn hex_into(text: &[u8], out: &mut [u8]) -> Option<()> {
+pub(crate) fn hex_into(text: &[u8], out: &mut [u8]) -> Option<()> {
     if text.len() != 2 * out.len() {
         return None;
     }
@@ -359,12 +500,12 @@ fn hex_into(text: &[u8], out: &mut [u8]) -> Option<()> {
 }
 
 /// 16 hex digits to a u64 (most significant digit first).
-fn hex_u64(text: &[u8]) -> Option<u64> {
+pub(crate) fn hex_u64(text: &[u8]) -> Option<u64> {
     hex_array::<8>(text).map(u64::from_be_bytes)
 }
 
 /// 1 to 10 decimal digits, at most `max`.
-fn decimal(text: &[u8], max: u32) -> Option<u32> {
+pub(crate) fn decimal(text: &[u8], max: u32) -> Option<u32> {
     if text.is_empty() || text.len() > 10 {
         return None;
     }
@@ -380,7 +521,7 @@ fn decimal(text: &[u8], max: u32) -> Option<u32> {
     (n <= max).then_some(n)
 }
 
-fn flag(text: &[u8]) -> Option<bool> {
+pub(crate) fn flag(text: &[u8]) -> Option<bool> {
     match text {
         b"0" => Some(false),
         b"1" => Some(true),
@@ -402,10 +543,16 @@ impl<'a> Serial<'a> {
         Self::parse(text).ok_or(ProtoError::BadArg)
     }
 
-    fn parse(text: &'a [u8]) -> Option<Self> {
-        let first_ok = text.first().is_some_and(u8::is_ascii_alphanumeric);
-        let rest_ok = text.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-');
-        (first_ok && rest_ok && text.len() <= SERIAL_MAX).then_some(Serial(text))
+    pub(crate) fn parse(text: &'a [u8]) -> Option<Self> {
+        // One pass: every byte alphanumeric or `-`, and the first one not `-`.
+        let ok = text.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-');
+        let first_ok = text.first().is_some_and(|&b| b != b'-');
+        (ok && first_ok && text.len() <= SERIAL_MAX).then_some(Serial(text))
+    }
+
+    /// A serial the caller validated before (the device's stored one).
+    pub(crate) const fn checked(text: &'a [u8]) -> Self {
+        Serial(text)
     }
 
     /// The serial's bytes.
@@ -438,18 +585,8 @@ impl TokenDigits {
 
     fn parse(text: &[u8]) -> Option<Self> {
         let mut buf = [0u8; 20];
-        let mut len = 0usize;
-        for &b in text {
-            match b {
-                b' ' | b'-' => {}
-                b'0'..=b'9' => {
-                    *buf.get_mut(len)? = b;
-                    len += 1;
-                }
-                _ => return None,
-            }
-        }
-        matches!(len, 9 | 12 | 15 | 20).then_some(TokenDigits {
+        let len = digits_into(text, &mut buf)?;
+        Some(TokenDigits {
             buf,
             len: len as u8,
         })
@@ -472,6 +609,23 @@ impl TokenDigits {
     pub fn as_bytes(&self) -> &[u8] {
         self.buf.get(..usize::from(self.len)).unwrap_or(&[])
     }
+}
+
+/// Token digits with optional spaces and dashes into `buf`; the number of digits (9, 12,
+/// 15 or 20), `None` otherwise.
+pub(crate) fn digits_into(text: &[u8], buf: &mut [u8; 20]) -> Option<usize> {
+    let mut len = 0usize;
+    for &b in text {
+        match b {
+            b' ' | b'-' => {}
+            b'0'..=b'9' => {
+                *buf.get_mut(len)? = b;
+                len += 1;
+            }
+            _ => return None,
+        }
+    }
+    matches!(len, 9 | 12 | 15 | 20).then_some(len)
 }
 
 /// Factory provisioning data (`PROV`). Its `Debug` output leaves the key out, so that a
@@ -568,14 +722,39 @@ impl Request<'_> {
     }
 }
 
-/// Command words; those from [`FIRST_CHECKED`] on change persistent state.
-const COMMANDS: [&[u8]; 7] = [
-    b"ID", b"STATUS", b"NONCE", b"CHAL", b"TOKEN", b"PROV", b"RESET",
-];
+/// Command words; those from [`FIRST_CHECKED`] on change persistent state. Replies
+/// (`OK <command> ...`) name their command with the same words.
+const COMMANDS: [&str; 7] = ["ID", "STATUS", "NONCE", "CHAL", "TOKEN", "PROV", "RESET"];
+/// [`COMMANDS`], packed.
+pub(crate) const PACKED_COMMANDS: &[u8] =
+    b"\x02ID\x06STATUS\x05NONCE\x04CHAL\x05TOKEN\x04PROV\x05RESET";
+const _: () = assert!(packs(PACKED_COMMANDS, &COMMANDS));
 /// Number of arguments of each command (`TOKEN` takes the rest of the line instead).
 const ARITY: [usize; 7] = [0, 0, 0, 1, 0, 6, 1];
 const FIRST_CHECKED: usize = 4;
-const TOKEN: usize = 4;
+/// Indices into [`COMMANDS`].
+pub(crate) const ID: usize = 0;
+pub(crate) const STATUS: usize = 1;
+pub(crate) const NONCE: usize = 2;
+pub(crate) const CHAL: usize = 3;
+pub(crate) const TOKEN: usize = 4;
+pub(crate) const PROV: usize = 5;
+pub(crate) const RESET: usize = 6;
+
+/// Framing, command word and checksum presence: the command's index in [`COMMANDS`] and
+/// its argument words (the first checks of [`parse_request`], shared with the device).
+pub(crate) fn command(line: &[u8]) -> Result<(usize, Words<'_>), ProtoError> {
+    let (body, checked) = frame(line)?;
+    let mut words = Words::new(body);
+    let cmd = words.next().unwrap_or(&[]);
+    let index = (0..COMMANDS.len())
+        .position(|i| cmd.eq_ignore_ascii_case(packed(PACKED_COMMANDS, i)))
+        .ok_or(ProtoError::UnknownCmd)?;
+    if index >= FIRST_CHECKED && !checked {
+        return Err(ProtoError::ChecksumRequired);
+    }
+    Ok((index, words))
+}
 
 /// Device side: parse one request line (a trailing CR/LF is ignored).
 ///
@@ -583,16 +762,7 @@ const TOKEN: usize = 4;
 /// presence for state-changing commands, arguments. The error is the code to reply with.
 #[inline(never)]
 pub fn parse_request(line: &[u8]) -> Result<Request<'_>, ProtoError> {
-    let (body, checked) = frame(line)?;
-    let mut words = Words::new(body);
-    let cmd = words.next().unwrap_or(&[]);
-    let index = COMMANDS
-        .iter()
-        .position(|c| cmd.eq_ignore_ascii_case(c))
-        .ok_or(ProtoError::UnknownCmd)?;
-    if index >= FIRST_CHECKED && !checked {
-        return Err(ProtoError::ChecksumRequired);
-    }
+    let (index, words) = command(line)?;
     if index == TOKEN {
         // Spaces are allowed between token digits: the rest of the line is the token.
         return TokenDigits::parse(words.rest())
@@ -663,6 +833,8 @@ pub enum PaygState {
 
 impl PaygState {
     const ALL: [PaygState; 3] = [PaygState::Active, PaygState::Inactive, PaygState::Unlocked];
+    /// The names, packed, by `state as usize`.
+    pub(crate) const PACKED: &[u8] = b"\x06ACTIVE\x08INACTIVE\x08UNLOCKED";
 
     /// The wire name.
     pub const fn name(self) -> &'static str {
@@ -686,6 +858,41 @@ pub enum TokenResult {
 }
 
 impl TokenResult {
+    /// The names of [`TokenResult::ALL`] and `NONE` (no result), packed, by
+    /// [`TokenResult::index`].
+    pub(crate) const PACKED: &[u8] =
+        b"\x08ADD_TIME\x08SET_TIME\x0cDISABLE_PAYG\x0cCOUNTER_SYNC\x07INVALID\x0cALREADY_USED\x04NONE";
+
+    /// [`TokenResult::index`] of no result.
+    pub(crate) const NO_RESULT: u8 = 6;
+
+    /// [`TokenResult::index`] of a decoder outcome's result, without the `TokenResult`.
+    pub(crate) const fn outcome_index(outcome: &Outcome) -> u8 {
+        match outcome {
+            Outcome::Accepted { token_type, .. } => *token_type as u8,
+            Outcome::Invalid => 4,
+            Outcome::AlreadyUsed => 5,
+        }
+    }
+
+    /// The result at [`TokenResult::index`] `i` (`None` for [`TokenResult::NO_RESULT`]).
+    pub(crate) fn from_index(i: u8) -> Option<TokenResult> {
+        TokenResult::ALL.get(usize::from(i)).copied()
+    }
+
+    /// The position in [`TokenResult::PACKED`] of a result or of none.
+    pub(crate) const fn index(result: Option<TokenResult>) -> usize {
+        match result {
+            Some(TokenResult::Accepted(TokenType::AddTime)) => 0,
+            Some(TokenResult::Accepted(TokenType::SetTime)) => 1,
+            Some(TokenResult::Accepted(TokenType::DisablePayg)) => 2,
+            Some(TokenResult::Accepted(TokenType::CounterSync)) => 3,
+            Some(TokenResult::Invalid) => 4,
+            Some(TokenResult::AlreadyUsed) => 5,
+            None => 6,
+        }
+    }
+
     const ALL: [TokenResult; 6] = [
         TokenResult::Accepted(TokenType::AddTime),
         TokenResult::Accepted(TokenType::SetTime),
@@ -1035,7 +1242,6 @@ pub fn verify_reset(
 // ---------------------------------------------------------------------------------------
 // Writing without core::fmt
 
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
 const POW10: [u32; 10] = [
     1_000_000_000,
     100_000_000,
@@ -1050,19 +1256,25 @@ const POW10: [u32; 10] = [
 ];
 
 /// A line being written into a caller's buffer; overflow is reported once at the end.
-struct Out<'a> {
+pub(crate) struct Out<'a> {
     buf: &'a mut [u8],
     len: usize,
     full: bool,
 }
 
 impl<'a> Out<'a> {
-    fn new(buf: &'a mut [u8]) -> Self {
+    pub(crate) fn new(buf: &'a mut [u8]) -> Self {
         Out {
             buf,
             len: 0,
             full: false,
         }
+    }
+
+    /// Start over (an error reply replaces whatever was written).
+    pub(crate) fn clear(&mut self) {
+        self.len = 0;
+        self.full = false;
     }
 
     #[inline(never)]
@@ -1086,25 +1298,31 @@ impl<'a> Out<'a> {
     /// A field of bytes. (The helpers are out of line: inlined, their loops would be
     /// repeated at every call site, which costs flash on the device.)
     #[inline(never)]
-    fn word_bytes(&mut self, bytes: &[u8]) {
+    pub(crate) fn word_bytes(&mut self, bytes: &[u8]) {
         self.sep();
         for &b in bytes {
             self.byte(b);
         }
     }
 
-    fn word(&mut self, text: &str) {
+    /// The `i`-th word of a packed list.
+    pub(crate) fn packed(&mut self, list: &'static [u8], i: usize) {
+        self.word_bytes(packed(list, i));
+    }
+
+    pub(crate) fn word(&mut self, text: &str) {
         self.word_bytes(text.as_bytes());
     }
 
-    fn flag(&mut self, on: bool) {
-        self.word(if on { "1" } else { "0" });
+    pub(crate) fn flag(&mut self, on: bool) {
+        self.sep();
+        self.byte(b'0' + u8::from(on));
     }
 
     /// A decimal field without leading zeros, by repeated subtraction: the Cortex-M0 has
     /// no divide instruction and a software division routine costs more flash.
     #[inline(never)]
-    fn num(&mut self, mut n: u32) {
+    pub(crate) fn num(&mut self, mut n: u32) {
         self.sep();
         let mut started = false;
         for &p in &POW10 {
@@ -1122,20 +1340,25 @@ impl<'a> Out<'a> {
 
     fn hex_byte(&mut self, b: u8) {
         for nib in [b >> 4, b & 0xF] {
-            self.byte(HEX.get(usize::from(nib)).copied().unwrap_or(b'0'));
+            // Upper-case digits without a table.
+            self.byte(if nib < 10 {
+                b'0' + nib
+            } else {
+                b'A' - 10 + nib
+            });
         }
     }
 
     /// A field of hex digits, two per byte.
     #[inline(never)]
-    fn hex(&mut self, bytes: &[u8]) {
+    pub(crate) fn hex(&mut self, bytes: &[u8]) {
         self.sep();
         for &b in bytes {
             self.hex_byte(b);
         }
     }
 
-    fn firmware(&mut self, text: &str) {
+    pub(crate) fn firmware(&mut self, text: &str) {
         if text.is_empty() {
             return self.word("-");
         }
@@ -1146,7 +1369,7 @@ impl<'a> Out<'a> {
         }
     }
 
-    fn finish(mut self) -> Result<usize, Error> {
+    pub(crate) fn finish(mut self) -> Result<usize, Error> {
         let crc = crc8(self.buf.get(..self.len).unwrap_or(&[]));
         self.byte(b'*');
         self.hex_byte(crc);

@@ -99,7 +99,7 @@
 //! # Cost
 //!
 //! Measured on thumbv6m at opt-level "z" with a 64-byte payload: `load` + `save` take about
-//! 1.3 KiB of flash (CRC table of 64 bytes included) and at most ~390 bytes of stack (about
+//! 1.3 KiB of flash (bitwise CRC-32, no table) and at most ~390 bytes of stack (about
 //! `N + 330`, plus the backend's). A [`RecordStore`] is its backend plus 24 bytes (32-bit).
 
 use crate::le::{get32, put32};
@@ -150,51 +150,20 @@ impl<S: Store + ?Sized> Store for &mut S {
     }
 }
 
-/// Table entry `i`: the CRC register after shifting out the 4 bits of `i`.
-const fn crc_entry(i: u32) -> u32 {
-    let mut c = i;
-    let mut bit = 0;
-    while bit < 4 {
-        c = if c & 1 != 0 {
-            (c >> 1) ^ 0xEDB8_8320
-        } else {
-            c >> 1
-        };
-        bit += 1;
-    }
-    c
-}
-
-/// Nibble table for the reflected CRC-32 polynomial 0xEDB88320 (64 bytes of flash).
-const CRC_TABLE: [u32; 16] = [
-    crc_entry(0),
-    crc_entry(1),
-    crc_entry(2),
-    crc_entry(3),
-    crc_entry(4),
-    crc_entry(5),
-    crc_entry(6),
-    crc_entry(7),
-    crc_entry(8),
-    crc_entry(9),
-    crc_entry(10),
-    crc_entry(11),
-    crc_entry(12),
-    crc_entry(13),
-    crc_entry(14),
-    crc_entry(15),
-];
-
-fn crc_nibble(crc: u32) -> u32 {
-    let idx = (crc & 0xF) as usize;
-    (crc >> 4) ^ CRC_TABLE.get(idx).copied().unwrap_or(0)
-}
-
 /// Feeds `data` into a running (not yet inverted) CRC-32 register.
+///
+/// Bitwise, reflected polynomial 0xEDB88320: no table in flash (a nibble table was 64 bytes
+/// of `.rodata` for ~100-byte records, where speed does not matter).
 fn crc_update(mut crc: u32, data: &[u8]) -> u32 {
     for &b in data {
         crc ^= u32::from(b);
-        crc = crc_nibble(crc_nibble(crc));
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
     }
     crc
 }

@@ -77,7 +77,7 @@ pub fn parse(digits: &[u8], restricted: bool) -> Result<(u64, TokenKind), Error>
             return Err(Error::NotADigit);
         }
         if restricted {
-            if !(b'1'..=b'4').contains(&d) {
+            if !matches!(d, b'1'..=b'4') {
                 return Err(Error::RestrictedDigit);
             }
             n = (n << 2) | u64::from(d - b'1');

@@ -3,11 +3,13 @@
 //! Golden checksums and MACs were computed independently of this crate (a few lines of
 //! Python for CRC-8/SMBUS and SipHash-2-4), so they pin the wire format, not the code.
 
+use firmware_core::app::{App, REPLY_MAX};
 use firmware_core::protocol::{
     challenge_mac, crc8, fuzz_parse, parse_request, parse_response, reset_mac, verify_reset,
     IdReport, LineBuffer, LineEvent, PaygState, ProtoError, Provision, Reply, Request, Serial,
     StatusReport, TokenDigits, TokenReport, TokenResult, MAX_LINE, PROTOCOL_VERSION,
 };
+use firmware_core::storage::MockStore;
 use firmware_core::token::{
     decode, Outcome, TokenKind, TokenText, TokenType, UsedCounts, VALUE_DISABLE_PAYG,
 };
@@ -991,5 +993,106 @@ proptest! {
         let reply = Reply::Status(StatusReport { count, state, credit_seconds: credit, lockout_seconds: lockout, last });
         let line = write_reply(&reply);
         prop_assert_eq!(parse_response(line.as_bytes()), Ok(reply));
+    }
+}
+
+/// Well-formed requests of every command, as sent or with a word added or dropped, with a
+/// right checksum: lines that get to the argument checks of each command.
+fn near_valid_lines() -> impl Strategy<Value = Vec<u8>> {
+    let valid = prop_oneof![
+        Just("ID".to_string()),
+        Just("status".to_string()),
+        Just("NONCE".to_string()),
+        "TOKEN [0-9]{9}",
+        "TOKEN [0-9]{12}",
+        "TOKEN [1-4]{15}",
+        "PROV [A-Z0-9][A-Za-z0-9-]{0,15} [0-9]{1,9} [0-9A-F]{32} [0-9]{1,10} [01] [0-9]{1,3}",
+        "RESET [0-9a-fA-F]{16}",
+        "CHAL [0-9a-fA-F]{32}",
+    ];
+    (valid, 0u8..3, "[!-~]{1,4}").prop_map(|(body, how, extra)| {
+        let body = match how {
+            0 => body,
+            1 => format!("{body} {extra}"),
+            _ => body
+                .rsplit_once(' ')
+                .map_or(body.clone(), |(head, _)| head.to_string()),
+        };
+        format!("{body}*{:02X}\n", crc8(body.as_bytes())).into_bytes()
+    })
+}
+
+/// The reply `App` sends to one line (the line buffer's output, so without terminator).
+fn device_reply(app: &mut App<MockStore<512>>, line: &[u8]) -> Reply<'static> {
+    let mut out = [0u8; REPLY_MAX];
+    let mut entropy = || 0x0123_4567_89AB_CDEF_u64;
+    let mut reply = None;
+    for &b in line.iter().chain(b"\n") {
+        if let Some(n) = app.receive(b, 1_000, &mut entropy, &mut out) {
+            assert!(reply.is_none(), "two replies to one line");
+            reply = Some(out[..n].to_vec());
+        }
+    }
+    let text: &'static [u8] = reply.expect("every line gets a reply").leak();
+    parse_response(text).expect("the device's reply parses")
+}
+
+/// The command a successful reply answers.
+fn answered(reply: &Reply<'_>) -> Option<&'static str> {
+    Some(match reply {
+        Reply::Id(_) => "ID",
+        Reply::Status(_) => "STATUS",
+        Reply::Token(_) => "TOKEN",
+        Reply::Prov(_) => "PROV",
+        Reply::Chal(_) => "CHAL",
+        Reply::Nonce(_) => "NONCE",
+        Reply::Reset => "RESET",
+        Reply::Locked(_) | Reply::Error(_) => return None,
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// The device's request path (`App`, which matches the command table and parses the
+    /// arguments in place, without a `Request`) agrees with the host-side `parse_request`
+    /// on every line: the same code for a refused line; for an accepted one, an answer to
+    /// the same command or an error only the device's state explains.
+    #[test]
+    fn device_and_host_parsers_agree(
+        bytes in prop_oneof![near_valid_lines(), protocol_lines(), protocol_bytes()],
+        provisioned in any::<bool>(),
+    ) {
+        let mut lb = LineBuffer::<MAX_LINE>::new();
+        for line in events(&mut lb, &bytes).into_iter().flatten() {
+            let mut app = App::boot(MockStore::<512>::new(), "t-1", 1_000).unwrap();
+            if provisioned {
+                let prov = format!("PROV SN-1 123456789 {KEY_HEX} 0 0 1");
+                let prov = format!("{prov}*{:02X}", crc8(prov.as_bytes()));
+                prop_assert!(matches!(device_reply(&mut app, prov.as_bytes()), Reply::Prov(_)));
+            }
+            let got = device_reply(&mut app, &line);
+            let text = String::from_utf8_lossy(&line).into_owned();
+            match parse_request(&line) {
+                Err(e) => prop_assert_eq!(got, Reply::Error(e), "{}", text),
+                Ok(request) => match got {
+                    Reply::Error(e) => prop_assert!(
+                        match (e, &request) {
+                            (ProtoError::NotProvisioned, Request::Id) => false,
+                            (ProtoError::NotProvisioned, Request::Prov(_)) => false,
+                            (ProtoError::NotProvisioned, _) => !provisioned,
+                            (ProtoError::AlreadyProvisioned, Request::Prov(_)) => provisioned,
+                            // Digits that do not fit the device's (restricted or not) mode.
+                            (ProtoError::BadArg, Request::Token(_)) => true,
+                            (ProtoError::NoNonce, Request::Reset(_)) => true,
+                            _ => false,
+                        },
+                        "{} -> {:?}", text, e
+                    ),
+                    Reply::Locked(_) => prop_assert!(matches!(request, Request::Token(_))),
+                    answer => prop_assert_eq!(answered(&answer), Some(request.name()), "{}", text),
+                },
+            }
+        }
     }
 }

@@ -69,12 +69,15 @@ pub fn run<B: Board, S: Store, const N: usize>(
     };
     let clock = move |board: &mut B| base.saturating_add(board.seconds());
     let mut now = clock(board);
-    let Ok(mut app) = App::boot(&mut *store, firmware, now) else {
+    // Built here and used in place: `App::boot` returns the started app, a 252-byte move.
+    let mut app = App::new(&mut *store, firmware);
+    let Ok(app) = &mut app else {
         // Only a store too small for two records gets here: a build error, not a field fault.
         loop {
             board.idle();
         }
     };
+    app.start(now);
     board.set_power(app.power_on(now));
     let mut reply = [0u8; REPLY_MAX];
     loop {

@@ -287,8 +287,10 @@ mod device {
     #[no_mangle]
     static mut RNG: u64 = 0;
 
-    /// The application: in `.bss`, so that the size of the `APP` symbol is
-    /// `size_of::<App<Eeprom>>()`, the device's RAM state (`cargo xtask size` reports it).
+    /// As large as the application, the device's RAM state: `cargo xtask size` reports the
+    /// size of this symbol as `size_of::<App<Eeprom>>()`. Kept in `.bss` so that the `ram`
+    /// column counts the state, although the app itself lives on `run`'s stack frame.
+    #[used]
     #[no_mangle]
     static mut APP: MaybeUninit<App<Eeprom>> = MaybeUninit::uninit();
 
@@ -301,8 +303,19 @@ mod device {
     static mut REPLY_LEN: usize = 0;
     #[no_mangle]
     static mut POWER: bool = false;
+    /// What a board does with an event's `Output`: the LED pattern (LED + 1, count; 0 =
+    /// none), and the tamper flag for its log. Field by field: a volatile write of the whole
+    /// 24-byte `Output` is a `memcpy` call.
     #[no_mangle]
-    static mut EVENT_OUTPUT: MaybeUninit<Output> = MaybeUninit::uninit();
+    static mut EVENT_OUTPUT: [u8; 3] = [0; 3];
+
+    fn shown(out: &Output) -> [u8; 3] {
+        let (led, count) = out
+            .feedback
+            .blinks()
+            .map_or((0, 0), |b| (b.led as u8 + 1, b.count));
+        [led, count, u8::from(out.tamper)]
+    }
 
     fn event() -> Event {
         // SAFETY: single-threaded image without interrupt handlers.
@@ -310,13 +323,15 @@ mod device {
     }
 
     pub(super) fn run() -> ! {
-        let Ok(app) = App::boot(Eeprom, "size-probe", event().now) else {
+        // The app is built on this stack frame and used there, as the boards do: a
+        // `static` (or `App::boot`, which returns the started app) costs a 252-byte move.
+        let mut app = App::new(Eeprom, "size-probe");
+        let Ok(app) = &mut app else {
             loop {
                 core::hint::spin_loop();
             }
         };
-        // SAFETY: written once, before any other use; single-threaded image.
-        let app = unsafe { (*addr_of_mut!(APP)).write(app) };
+        app.start(event().now);
         let mut entropy = || {
             // SAFETY: as in `event`.
             unsafe { read_volatile(addr_of!(RNG)) }
@@ -340,7 +355,7 @@ mod device {
             // SAFETY: as in `event`.
             unsafe {
                 if let Some(out) = out {
-                    write_volatile(addr_of_mut!(EVENT_OUTPUT).cast::<Output>(), out);
+                    write_volatile(addr_of_mut!(EVENT_OUTPUT), shown(&out));
                 }
                 write_volatile(addr_of_mut!(POWER), app.power_on(ev.now));
             }
