@@ -3,8 +3,8 @@
 //! buys before issuing. Plain functions over [`AppState`] (tested in `tests_fleet`), each
 //! `#[tauri::command]` only unpacks and delegates.
 
-use super::blocking;
 use super::ledger::{format_milli, with_ledger, DEFAULT_PAGE_SIZE};
+use super::{blocking, AppArc};
 use crate::api::{
     FleetAssign, FleetBucket, FleetCustomer, FleetExpiring, FleetPayment, FleetQuote, FleetSort,
     FleetStats, FleetStatusChange, FleetStatusCount, FleetUnit, FleetUnitPage, FleetUnitRow,
@@ -17,7 +17,6 @@ use paygo::ledger::{
 };
 use paygo::token;
 use std::sync::Arc;
-use tauri::State;
 
 /// Overview: how many weeks back the chart goes at most.
 pub const MAX_WEEKS: u32 = 52;
@@ -268,8 +267,6 @@ fn unix_now() -> i64 {
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
 }
-
-type AppArc<'a> = State<'a, Arc<AppState>>;
 
 /// `fleet_units`: see [`units`].
 #[tauri::command]

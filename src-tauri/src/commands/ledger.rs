@@ -2,7 +2,7 @@
 //! The open [`Ledger`] lives in [`AppState`]; device keys stay inside it (sealed in the file,
 //! unsealed only while issuing) and no response carries one.
 
-use super::blocking;
+use super::{blocking, AppArc};
 use crate::api::{
     IssueWarning, LedgerAction, LedgerIssueRequest, LedgerIssued, LedgerStatus, TokenRow,
     UnitDetail, UnitListPage, UnitRow,
@@ -15,7 +15,6 @@ use paygo::ledger::{
 use paygo::token;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tauri::State;
 
 /// Overrides the ledger path (tests, a second ledger on a shared laptop).
 pub const LEDGER_ENV: &str = "PAYGO_LEDGER";
@@ -278,8 +277,6 @@ pub fn add(
     with_ledger(state, |l| Ok(l.add_unit(&unit, operator.as_deref())?))?;
     detail(state, serial)
 }
-
-type AppArc<'a> = State<'a, Arc<AppState>>;
 
 /// `ledger_status`: see [`status`].
 #[tauri::command]

@@ -15,6 +15,11 @@ pub mod tokens;
 pub mod transfer;
 
 use crate::error::{CmdResult, CommandError};
+use crate::state::AppState;
+use std::sync::Arc;
+
+/// The app's managed state as commands take it.
+pub(crate) type AppArc<'a> = tauri::State<'a, Arc<AppState>>;
 
 /// Run blocking I/O (serial ports, waiting for a simulator) off the main thread.
 pub(crate) async fn blocking<T: Send + 'static>(

@@ -4,14 +4,13 @@
 //! app reads it on every ledger command), and the supervisor PIN. Language and theme are
 //! the UI's own (kept in the webview's storage).
 
-use super::blocking;
 use super::ledger::with_ledger;
+use super::{blocking, AppArc};
 use crate::api::{SettingsView, SupervisorPinChange, TariffView};
 use crate::error::{CmdResult, CommandError};
 use crate::state::AppState;
 use paygo::ledger::{Ledger, LedgerError, Tariff, Tariffs, DEFAULT_SERIAL_PATTERN};
 use std::sync::Arc;
-use tauri::State;
 
 /// How many upcoming serials the preview shows.
 pub const SERIAL_PREVIEW: usize = 3;
@@ -150,8 +149,6 @@ pub fn set_supervisor_pin(
         view(state, l)
     })
 }
-
-type AppArc<'a> = State<'a, Arc<AppState>>;
 
 /// `settings_get`: see [`get`].
 #[tauri::command]

@@ -7,7 +7,7 @@
 //! Keys and starting codes are drawn and kept by `paygo::station::provision`; nothing here
 //! returns either.
 
-use super::blocking;
+use super::{blocking, AppArc};
 use crate::api::{
     events, BatchResult, BatchUnit, ChipView, DetectedPort, FirmwareImage, FlashDone, FlashEvent,
     FlashImageRequest, FlashSetup, ImageCheck, ProbeView, ProvisionRequest, ProvisionedUnit,
@@ -736,7 +736,6 @@ pub fn save_report(station: &StationState, path: &str) -> CmdResult<String> {
 // ---------------------------------------------------------------------------------------------
 // Commands
 
-type AppArc<'a> = State<'a, Arc<AppState>>;
 type StationArc<'a> = State<'a, Arc<StationState>>;
 
 /// `station_flash_setup`: see [`setup`].

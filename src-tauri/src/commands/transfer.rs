@@ -4,8 +4,8 @@
 //! what only the app asks for (supervisor PIN before raw keys leave, a bundle passphrase typed
 //! twice) and turns the back-end's progress callback into events and a Cancel.
 
-use super::blocking;
 use super::ledger::{resolve_path, with_ledger, MIN_PASSPHRASE};
+use super::{blocking, AppArc};
 use crate::api::{
     AuditRowView, ExportDone, ExportKind, ExportRequest, ImportDone, ImportKind, ImportPreview,
     ImportProblem, ImportProgressEvent, ImportRequest, VerifyProblem, VerifyView,
@@ -335,7 +335,6 @@ pub fn verify(state: &AppState, path: &Path) -> CmdResult<VerifyView> {
     })
 }
 
-type AppArc<'a> = State<'a, Arc<AppState>>;
 type Control<'a> = State<'a, Arc<TransferControl>>;
 
 /// `transfer_preview`: see [`preview`].
