@@ -429,6 +429,9 @@ async function main() {
   const snCredit = await waitFor(inCard("device-credit"));
   check(/^(2 d 23 h|3 d 0 h)/.test(snCredit), `3 days of credit on SN-000001 (got ${snCredit})`);
   await shot("40-provisioned-device-token");
+  // Its "Issue token" opens its unit in the ledger (the key is there only).
+  await click(inCard("issue-for-device"));
+  await waitFor(tid("unit-detail"), (x) => x.includes("SN-000001") && x.includes("MPESA-E2E-SN1"));
   mark("provisioned_device_token");
 
   mark("done");

@@ -9,6 +9,7 @@ import { portChanges, samePorts } from "../lib/ports";
 import { hasKey, t } from "../lib/i18n";
 import { state, update, type DeviceEntry } from "../store";
 import { errorBox, textInput } from "./common";
+import { loadUnits, showUnit } from "./units";
 
 export async function refreshPorts(): Promise<void> {
   try {
@@ -143,7 +144,20 @@ function stateText(code: string): string {
 }
 
 /** Open the Issue screen prefilled for this device. */
+/** "Issue token for this device": a demo simulator's key is known, so the stateless form is
+ * prefilled; any other device's key is in the ledger only, so its unit opens in Units. */
 function issueFor(d: DeviceEntry): void {
+  const demoKey = d.sim && !d.sim.blank && d.sim.key !== "";
+  const serial = d.view?.identity.serial;
+  if (!demoKey && serial) {
+    update((s) => {
+      s.screen = "units";
+      s.unitsSearch = serial;
+    });
+    // Locked: Units shows the unlock form first; the search is kept for after.
+    if (state.ledger?.unlocked) void loadUnits(1).then(() => showUnit(serial));
+    return;
+  }
   update((s) => {
     s.screen = "issue";
     s.issueTarget = d.port;
