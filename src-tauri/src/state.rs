@@ -115,7 +115,9 @@ impl AppState {
     /// unlock holds it for one key derivation).
     /// A ledger left idle longer than the auto-lock time is closed first (the command then
     /// sees `LEDGER_CLOSED` and the UI shows the unlock form).
-    pub fn ledger(&self) -> MutexGuard<'_, Option<Ledger>> {
+    /// Idle time counts from when the command lets go of the ledger (a long import is not
+    /// idleness).
+    pub fn ledger(&self) -> LedgerGuard<'_> {
         let mut slot = lock(&self.ledger);
         let now = Instant::now();
         let mut last = lock(&self.last_activity);
@@ -124,7 +126,10 @@ impl AppState {
             *slot = None;
         }
         *last = Some(now);
-        slot
+        LedgerGuard {
+            slot,
+            last_activity: &self.last_activity,
+        }
     }
 
     /// The auto-lock time in force and where it comes from: [`AppState::set_autolock`]
@@ -163,4 +168,30 @@ impl Drop for AppState {
 /// A poisoned lock only means another command panicked; the data is still usable.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The ledger slot held by one command; dropping it marks the end of ledger activity.
+#[derive(Debug)]
+pub struct LedgerGuard<'a> {
+    slot: MutexGuard<'a, Option<Ledger>>,
+    last_activity: &'a Mutex<Option<Instant>>,
+}
+
+impl std::ops::Deref for LedgerGuard<'_> {
+    type Target = Option<Ledger>;
+    fn deref(&self) -> &Option<Ledger> {
+        &self.slot
+    }
+}
+
+impl std::ops::DerefMut for LedgerGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Option<Ledger> {
+        &mut self.slot
+    }
+}
+
+impl Drop for LedgerGuard<'_> {
+    fn drop(&mut self) {
+        *lock(self.last_activity) = Some(Instant::now());
+    }
 }

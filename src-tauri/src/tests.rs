@@ -271,6 +271,13 @@ mod ledger_commands {
         assert!(!ledger::status(&state, &path).unlocked);
         assert!(ledger::unlock(&state, &path, PASS).unwrap().unlocked);
         assert_eq!(ledger::units(&state, None, None, 1, 0).unwrap().total, 0);
+        // A command that holds the ledger longer than the auto-lock time (a big import) is
+        // activity, not idleness: the next command still finds it open.
+        {
+            let _busy = state.ledger();
+            std::thread::sleep(std::time::Duration::from_millis(1200));
+        }
+        assert_eq!(ledger::units(&state, None, None, 1, 0).unwrap().total, 0);
     }
 
     #[test]

@@ -280,8 +280,10 @@ pub fn add(
 
 /// `ledger_status`: see [`status`].
 #[tauri::command]
-pub fn ledger_status(state: AppArc<'_>) -> CmdResult<LedgerStatus> {
-    Ok(status(&state, &resolve_path()?))
+pub async fn ledger_status(state: AppArc<'_>) -> CmdResult<LedgerStatus> {
+    // Off the main thread: it waits for the ledger while an import or a batch holds it.
+    let state = Arc::clone(&state);
+    blocking(move || Ok(status(&state, &resolve_path()?))).await
 }
 
 /// `ledger_create`: see [`create`] (the real key-derivation cost).
@@ -300,8 +302,9 @@ pub async fn ledger_unlock(state: AppArc<'_>, passphrase: String) -> CmdResult<L
 
 /// `ledger_lock`: see [`lock`].
 #[tauri::command]
-pub fn ledger_lock(state: AppArc<'_>) -> CmdResult<LedgerStatus> {
-    Ok(lock(&state, &resolve_path()?))
+pub async fn ledger_lock(state: AppArc<'_>) -> CmdResult<LedgerStatus> {
+    let state = Arc::clone(&state);
+    blocking(move || Ok(lock(&state, &resolve_path()?))).await
 }
 
 /// `units_list`: see [`units`].

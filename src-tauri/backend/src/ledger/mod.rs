@@ -1754,6 +1754,10 @@ pub fn format_serial(pattern: &str, seq: u64, year: i64) -> Result<String> {
             }
             f if f.starts_with("seq:0") => {
                 let width: usize = f["seq:0".len()..].parse().map_err(|_| bad())?;
+                // No serial is longer than 16 characters (and a huge width would allocate it).
+                if width > 16 {
+                    return Err(bad());
+                }
                 has_seq = true;
                 out.push_str(&format!("{seq:0width$}"));
             }

@@ -244,6 +244,14 @@ fn write_and_check(client: &mut DeviceClient, data: &ProvisionData) -> Result<u3
 fn redact_key(e: Error, key: &Key) -> Error {
     match e {
         Error::Garbage { path, line } => {
+            // An echoed PROV line also carries the starting code, and the quote is cut at 80
+            // bytes (a cut key no longer matches): withhold the whole line.
+            if line.to_ascii_uppercase().contains("PROV") {
+                return Error::Garbage {
+                    path,
+                    line: "<PROV line withheld>".into(),
+                };
+            }
             let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
             let line = line
                 .replace(&hex, "<key>")
@@ -503,10 +511,27 @@ mod tests {
         let key: Key = *b"\xa2\x9a\xb8\x2e\xdc\x5f\xbb\xc4\x1e\xc9\x53\x0f\x6d\xac\x86\xb1";
         let e = Error::Garbage {
             path: "p".into(),
-            line: "PROV SN-1 1 A29AB82EDC5FBBC41EC9530F6DAC86B1 1 0 1*24".into(),
+            line: "PROV SN-1 123456789 A29AB82EDC5FBBC41EC9530F6DAC86B1 1 0 1*24".into(),
         };
         let text = redact_key(e, &key).to_string();
-        assert!(text.contains("PROV SN-1 1 <key> 1 0 1*24"), "{text}");
+        assert!(text.contains("<PROV line withheld>"), "{text}");
+        // Neither the key nor the starting code (123456789) reaches a screen or report.
         assert!(!text.to_ascii_lowercase().contains("a29ab82e"), "{text}");
+        // A cut-off echo (noise first, the key cut at the quote's 80 bytes) is withheld too.
+        let cut = Error::Garbage {
+            path: "p".into(),
+            line: "~~~~~~~~~~~~~~~~~~~~~~~PROV SN-1 123456789 a29ab82edc5fbbc41ec9530f6dac…".into(),
+        };
+        let text = redact_key(cut, &key).to_string();
+        assert!(
+            !text.contains("123456789") && !text.contains("a29ab82e"),
+            "{text}"
+        );
+        // Other garbage is quoted as it came (it helps the technician).
+        let other = Error::Garbage {
+            path: "p".into(),
+            line: "BOOT v1.2".into(),
+        };
+        assert!(redact_key(other, &key).to_string().contains("BOOT v1.2"));
     }
 }

@@ -476,6 +476,12 @@ fn provisioning_is_recorded_before_the_device_is_written() {
         "BAD_SERIAL_PATTERN"
     );
     assert_eq!(code(format_serial("SN-", 1, 2026)), "BAD_SERIAL_PATTERN");
+    // A width no serial can have is refused before anything is formatted.
+    assert_eq!(
+        code(format_serial("SN-{seq:0100000000000}", 1, 2026)),
+        "BAD_SERIAL_PATTERN"
+    );
+    assert_eq!(format_serial("{seq:016}", 7, 2026).expect("fmt").len(), 16);
 }
 
 #[test]

@@ -314,12 +314,16 @@ fn duplicates_and_conflicting_counts_are_refused_with_both_counts() {
          SN-1,100000001,{},1,2,1,,,\n\
          SN-2,100000002,{},2,3,0,,,\n\
          SN-3,100000003,{},3,9,1,,,\n\
+         SN-5,999999999,{},5,6,1,,,\n\
          SN-4,1,{},0,1,0,,,\n",
         hex(1),
         hex(9),
         hex(3),
+        hex(5),
         hex(4)
     );
+    b.add_unit(&unit("SN-5", 5), None).expect("add");
+    let before = snapshot(&b);
     let report = refused(b.import_openpaygo_csv(csv.as_bytes(), &opts()));
     assert_eq!(
         messages(&report),
@@ -327,8 +331,11 @@ fn duplicates_and_conflicting_counts_are_refused_with_both_counts() {
             (Some(2), format!("unit SN-1: count conflict: the ledger has count {count1}, the file has count 1; refusing to change a count (it is never lowered)")),
             (Some(3), "unit SN-2 is already in the ledger with a different key; refusing to replace it".into()),
             (Some(4), "unit SN-3 is already in the ledger with other parameters (ledger vs file: divider 4 vs 9); refusing to change them".into()),
+            // The ledger's starting code is as secret as the key: named, never shown.
+            (Some(5), "unit SN-5 is already in the ledger with other parameters (ledger vs file: starting code differs); refusing to change them".into()),
         ]
     );
+    assert!(!format!("{report:?}").contains("100000005"));
     assert_eq!(report.errors[0].serial.as_deref(), Some("SN-1"));
     assert_eq!(snapshot(&b), before, "SN-4 must not be imported either");
     // Dry run of a good file: reported, nothing written.
