@@ -327,6 +327,22 @@ fn export_files_are_written_whole_and_owner_only() {
         })
         .count();
     assert_eq!(partials, 0);
+    // A world-readable leftover partial file is not reused: the export is still owner-only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let again = dir.path().join("again.csv");
+        let stale = dir.path().join(".again.csv.partial");
+        std::fs::write(&stale, b"old").expect("stale");
+        std::fs::set_permissions(&stale, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        paygo::ledger::write_export_file(&again, b"keys", false).expect("write");
+        let mode = std::fs::metadata(&again)
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(std::fs::read(&again).expect("read"), b"keys");
+    }
 }
 
 #[test]

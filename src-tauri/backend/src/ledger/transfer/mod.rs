@@ -241,8 +241,11 @@ pub fn write_export_file(out: &std::path::Path, bytes: &[u8], overwrite: bool) -
         |n| n.to_string_lossy().into_owned(),
     );
     let tmp = dir.join(format!(".{name}.partial"));
+    // A leftover (or planted) partial file is removed, never reused: a fresh file gets the
+    // owner-only mode, and a symlink there is not followed.
+    let _ = std::fs::remove_file(&tmp);
     let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
+    opts.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
