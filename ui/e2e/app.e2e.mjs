@@ -63,8 +63,17 @@ async function main() {
     }),
   );
   // Start from the defaults (English, light): the webview keeps preferences between runs.
-  await wd("POST", s("/execute/sync"), { script: "localStorage.clear(); location.reload(); return 1", args: [] });
-  await new Promise((r) => setTimeout(r, 300));
+  // A mark on the old page tells it from the reloaded one (no fixed sleep).
+  await wd("POST", s("/execute/sync"), {
+    script: "window.__beforeReload = true; localStorage.clear(); location.reload(); return 1",
+    args: [],
+  });
+  await retry("the page to reload", async () =>
+    (await wd("POST", s("/execute/sync"), { script: "return window.__beforeReload === true", args: [] }).catch(() => true)) ===
+    false
+      ? true
+      : undefined,
+  );
   await waitFor(tid("nav-devices"), (x) => x === "Devices");
   // A fixed window size: the 1280×800 laptop this is designed for.
   await wd("POST", s("/window/rect"), { width: 1280, height: 760 }).catch(() => {});

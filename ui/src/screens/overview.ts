@@ -15,11 +15,16 @@ import { refreshLedger, showUnit } from "./units";
 const WEEK_CHOICES = [4, 8, 12, 26];
 const SVG = "http://www.w3.org/2000/svg";
 
+/** Only the newest request's answer is drawn (day/week toggled quickly). */
+let statsRequest = 0;
+
 export async function loadStats(): Promise<void> {
   if (!state.ledger?.unlocked) return;
+  const mine = ++statsRequest;
   update((s) => (s.statsBusy = true));
   try {
     const stats = await backend.fleetStats(state.statsWeeks, state.statsWeekly, tzOffsetSecs());
+    if (mine !== statsRequest) return;
     update((s) => {
       s.stats = stats;
       s.statsError = undefined;

@@ -45,16 +45,21 @@ const st: SettingsState = {
   errors: {},
 };
 
-/** Fill the forms from what the ledger holds. */
-function adopt(v: SettingsView): void {
+/** Fill the forms from what the ledger holds: all of them, or only the card just saved (the
+ * others may hold edits not saved yet). */
+function adopt(v: SettingsView, only?: Section): void {
   st.view = v;
   setPinKnown(v.supervisorPinSet);
-  st.pattern = v.serialPattern ?? "";
-  st.preview = v.nextSerials;
-  st.previewError = undefined;
-  st.tariffs = v.tariffs.map((x) => ({ name: x.name, days: x.daysPerUnit, currency: x.currency }));
-  st.defaultTariff = v.defaultTariff ?? "";
-  st.autolock = v.autolockMinutes === null ? "" : String(v.autolockMinutes);
+  if (!only || only === "pattern") {
+    st.pattern = v.serialPattern ?? "";
+    st.preview = v.nextSerials;
+    st.previewError = undefined;
+  }
+  if (!only || only === "tariffs") {
+    st.tariffs = v.tariffs.map((x) => ({ name: x.name, days: x.daysPerUnit, currency: x.currency }));
+    st.defaultTariff = v.defaultTariff ?? "";
+  }
+  if (!only || only === "autolock") st.autolock = v.autolockMinutes === null ? "" : String(v.autolockMinutes);
 }
 
 async function load(): Promise<void> {
@@ -104,7 +109,7 @@ async function save(section: Section, f: () => Promise<SettingsView>): Promise<v
   try {
     const v = await f();
     update(() => {
-      adopt(v);
+      adopt(v, section);
       st.saved = section;
       if (section === "pin") st.pin = { current: "", pin: "", again: "" };
     });

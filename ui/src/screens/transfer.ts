@@ -193,6 +193,8 @@ async function runExport(): Promise<void> {
       st.exp.supervisorPin = "";
     });
   } catch (e) {
+    // A PIN set elsewhere (the CLI, another window): show the field it asks for.
+    if (BackendError.from(e).code === "SUPERVISOR_PIN_REQUIRED") st.pinSet = true;
     await onError(e, (err) => (st.expError = err));
   } finally {
     update(() => (st.exporting = false));

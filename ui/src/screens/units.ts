@@ -85,7 +85,12 @@ async function lockLedger(): Promise<void> {
   }
 }
 
+/** Answers can arrive out of order (two quick sort clicks): only the newest request's counts. */
+let unitsRequest = 0;
+let unitRequest = 0;
+
 export async function loadUnits(page = state.unitsPage): Promise<void> {
+  const mine = ++unitsRequest;
   try {
     const units = await backend.fleetUnits({
       search: state.unitsSearch,
@@ -95,17 +100,20 @@ export async function loadUnits(page = state.unitsPage): Promise<void> {
       page,
       pageSize: PAGE_SIZE,
     });
+    if (mine !== unitsRequest) return;
     update((s) => {
       s.units = units;
       s.unitsPage = units.page;
       s.unitsError = undefined;
     });
   } catch (e) {
+    if (mine !== unitsRequest) return;
     update((s) => (s.unitsError = BackendError.from(e)));
   }
 }
 
 export async function showUnit(serial: string): Promise<void> {
+  const mine = ++unitRequest;
   try {
     const [unit, fleetUnit, settings] = await Promise.all([
       backend.unitDetail(serial),
@@ -113,9 +121,14 @@ export async function showUnit(serial: string): Promise<void> {
       // Only for the tariff plans offered when assigning: the detail shows without them.
       backend.settingsGet().catch(() => null),
     ]);
+    if (mine !== unitRequest) return;
     update((s) => {
       if (settings) s.tariffPlans = settings.tariffs;
       if (s.unit?.serial !== serial) {
+        // Another unit: nothing typed for the previous one carries over (the operator and the
+        // kind of token do, they are the person's and the task's).
+        s.lissue = { ...s.lissue, days: "7", amount: "", paymentRef: "", reason: "", supervisorPin: "" };
+        s.lissueErrors = {};
         s.lissued = undefined;
         s.lissueError = undefined;
         s.lquote = undefined;
@@ -138,6 +151,7 @@ export async function showUnit(serial: string): Promise<void> {
       s.unitError = undefined;
     });
   } catch (e) {
+    if (mine !== unitRequest) return;
     update((s) => (s.unitError = BackendError.from(e)));
   }
 }
