@@ -609,8 +609,10 @@ pub struct DetectedPort {
     pub serial: Option<String>,
     /// Its firmware version.
     pub firmware: Option<String>,
-    /// The USB product, or the simulator's id ("simulator 3").
+    /// The USB product, when known.
     pub label: Option<String>,
+    /// The simulator's id, for a simulator this app started (the UI names it in its language).
+    pub sim_id: Option<u32>,
     /// Why, for busy / not-a-device / error.
     pub message: Option<String>,
 }

@@ -423,10 +423,7 @@ fn detection_sees_blank_and_provisioned_simulators() {
         (b.source.as_str(), b.state.as_str(), b.provisioned),
         ("sim", "device", false)
     );
-    assert_eq!(
-        b.label.as_deref(),
-        Some(format!("simulator {}", blank.id).as_str())
-    );
+    assert_eq!((b.sim_id, b.label.as_deref()), (Some(blank.id), None));
     assert_eq!(b.firmware.as_deref(), Some(paygo::sim::FIRMWARE));
     let d = found.iter().find(|d| d.port == demo.port).unwrap();
     assert!(d.provisioned);

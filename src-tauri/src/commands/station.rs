@@ -573,10 +573,8 @@ pub fn detect_ports(state: &AppState) -> CmdResult<Vec<DetectedPort>> {
                 } else {
                     d.port.source.into()
                 },
-                label: match sim {
-                    Some(s) => Some(format!("simulator {}", s.id)),
-                    None => d.port.usb.as_ref().and_then(|u| u.product.clone()),
-                },
+                label: d.port.usb.as_ref().and_then(|u| u.product.clone()),
+                sim_id: sim.map(|s| s.id),
                 state: d.probe.state().into(),
                 port: d.port.port,
                 provisioned,

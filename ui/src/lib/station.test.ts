@@ -92,6 +92,7 @@ const detected = (port: string, state: string, provisioned: boolean) => ({
   serial: provisioned ? "SN-1" : null,
   firmware: null,
   label: null,
+  simId: null,
   message: null,
 });
 

@@ -71,8 +71,10 @@ export function overallPercent(bar: FlashBar, verify: boolean): number {
 /** A port in the batch queue. */
 export interface QueueEntry {
   port: string;
-  /** USB product, "simulator 3", … */
+  /** The USB product, when known. */
   label: string | null;
+  /** A simulator this app started: its id (named in the UI's language). */
+  simId: number | null;
   /** device, busy, silent, not-a-device or error. */
   state: string;
   provisioned: boolean;
@@ -93,6 +95,7 @@ export function mergeDetected(queue: QueueEntry[], found: DetectedPort[], tick: 
     return {
       port: d.port,
       label: d.label,
+      simId: d.simId,
       state: d.state,
       provisioned: d.provisioned,
       serial: d.serial,

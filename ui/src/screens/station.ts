@@ -575,7 +575,7 @@ function devicePicker(forBatch: boolean): HTMLElement {
               " ",
               h("code", {}, q.port),
               " ",
-              h("span", { class: "muted" }, [q.label, portState(q)].filter(Boolean).join(" · ")),
+              h("span", { class: "muted" }, [q.simId !== null ? t("station.simLabel", { id: q.simId }) : q.label, portState(q)].filter(Boolean).join(" · ")),
             ),
           ),
         ),

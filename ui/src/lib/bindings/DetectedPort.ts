@@ -29,9 +29,13 @@ serial: string | null,
  */
 firmware: string | null, 
 /**
- * The USB product, or the simulator's id ("simulator 3").
+ * The USB product, when known.
  */
 label: string | null, 
+/**
+ * The simulator's id, for a simulator this app started (the UI names it in its language).
+ */
+simId: number | null, 
 /**
  * Why, for busy / not-a-device / error.
  */
