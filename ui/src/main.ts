@@ -14,7 +14,7 @@ import { refreshLedger, unitsScreen } from "./screens/units";
 import { batchScreen, stationScreen } from "./screens/station";
 import { errorBox } from "./screens/common";
 import { langSelect, themeButton } from "./screens/prefs";
-import { settingsScreen } from "./screens/settings";
+import { settingsEntered, settingsScreen } from "./screens/settings";
 import { transferScreen, verifyScreen } from "./screens/transfer";
 import { setRenderer, state, update, type Screen } from "./store";
 
@@ -58,6 +58,8 @@ function render(): void {
   document.documentElement.lang = state.lang;
   document.documentElement.dataset.theme = state.theme;
   let screen: HTMLElement;
+  // Settings changed elsewhere (the CLI, another window) show on each visit.
+  if (state.screen === "settings" && drawnScreen !== "settings") settingsEntered();
   try {
     screen = SCREENS[state.screen]();
   } catch (e) {

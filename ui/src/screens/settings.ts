@@ -311,9 +311,14 @@ function appearanceCard(): HTMLElement {
 
 let loaded = false;
 
+/** Navigated to Settings: read the ledger's values again (unsaved edits were left behind). */
+export function settingsEntered(): void {
+  if (!st.loading) loaded = false;
+}
+
 export function settingsScreen(): HTMLElement {
   const gate = needsUnlock();
-  // Load once per visit while unlocked (and again after an unlock).
+  // Load once per visit while unlocked (and again after an unlock; see settingsEntered).
   if (gate) loaded = false;
   else if (!loaded && !st.loading) {
     loaded = true;

@@ -302,7 +302,6 @@ fn duplicates_and_conflicting_counts_are_refused_with_both_counts() {
             .expect("issue");
     }
     let count1 = b.unit("SN-1").expect("unit").count;
-    let before = snapshot(&b);
     let hex = |i: u8| {
         key(i)
             .iter()
