@@ -28,58 +28,34 @@ pub(crate) fn run() -> Result<()> {
         let prev = add(count - 2)?;
         decode(&KEY, SC, &mut state, prev, TokenKind::Standard, &mut slots);
         let far = add(count + 62)?;
-        let mut s = state;
-        let d = decode(
-            &KEY,
-            SC,
-            &mut s,
-            far,
-            TokenKind::Standard,
-            &mut slots.clone(),
-        );
-        check(d.outcome)?;
-        rows.push(Case {
-            name: "valid, jump 64, checkpointed",
-            count,
-            steps: d.steps,
-            upkeep: d.upkeep_steps,
-        });
+        // Each case decodes on a copy of the same device state.
+        let mut case = |name, token, mut cache: [Option<Checkpoint>; 2], want_valid: bool| {
+            let d = decode(
+                &KEY,
+                SC,
+                &mut state.clone(),
+                token,
+                TokenKind::Standard,
+                &mut cache,
+            );
+            if want_valid {
+                check(d.outcome)?;
+            } else if d.outcome != Outcome::Invalid {
+                bail!("the invalid probe token matched");
+            }
+            rows.push(Case {
+                name,
+                count,
+                steps: d.steps,
+                upkeep: d.upkeep_steps,
+            });
+            Ok(())
+        };
+        case("valid, jump 64, checkpointed", far, slots, true)?;
         // The same token on a device that has not seen this value: the reference's walk.
-        let mut s = state;
-        let d = decode(
-            &KEY,
-            SC,
-            &mut s,
-            far,
-            TokenKind::Standard,
-            &mut [None, None],
-        );
-        check(d.outcome)?;
-        rows.push(Case {
-            name: "valid, jump 64, value not cached",
-            count,
-            steps: d.steps,
-            upkeep: d.upkeep_steps,
-        });
+        case("valid, jump 64, value not cached", far, [None, None], true)?;
         // Worst invalid: walks the whole chain up to count + 64 (and below the checkpoint).
-        let mut s = state;
-        let d = decode(
-            &KEY,
-            SC,
-            &mut s,
-            111_111_111,
-            TokenKind::Standard,
-            &mut slots.clone(),
-        );
-        if d.outcome != Outcome::Invalid {
-            bail!("the invalid probe token matched");
-        }
-        rows.push(Case {
-            name: "invalid",
-            count,
-            steps: d.steps,
-            upkeep: d.upkeep_steps,
-        });
+        case("invalid", 111_111_111, slots, false)?;
     }
     println!(
         "{:<34} {:>7} {:>11} {:>13}",
