@@ -54,6 +54,16 @@ pub(crate) fn run() -> Result<()> {
         "--seconds".into(),
         "10".into(),
     ])?)?;
+    // What the fuzzer kept, replayed through the decoder target's invariant checks.
+    run_checked(cargo().current_dir(&root).args([
+        "test",
+        "--manifest-path",
+        "firmware-core/fuzz/Cargo.toml",
+        "corpus_replay",
+        "--",
+        "--ignored",
+        "--nocapture",
+    ]))?;
     // The desktop app in its real window (Xvfb + tauri-driver): the main user flow.
     crate::e2e_ui::run()?;
     // The plain closing line CI reads: every Rust test of the workspace.

@@ -536,7 +536,9 @@ mod tests {
         );
     }
 
-    /// Replays the fuzzer's corpus through the same checks and prints what it exercises:
+    /// Replays the fuzzer's corpus through the same checks (every input re-checked with this
+    /// build's invariants) and prints what it exercises. `cargo xtask ci` runs it right after
+    /// its fuzz run; by hand: `cargo xtask fuzz`, then
     /// `cargo test --manifest-path firmware-core/fuzz/Cargo.toml -- --ignored --nocapture`.
     #[test]
     #[ignore = "needs a corpus from `cargo xtask fuzz`"]
@@ -556,6 +558,12 @@ mod tests {
             }
         }
         println!("{files} corpus inputs from {}: {total:?}", dir.display());
+        assert!(
+            files > 0,
+            "no corpus in {}: run `cargo xtask fuzz` first",
+            dir.display()
+        );
+        assert!(total.decoded > 0, "the corpus never reached the decoder");
     }
 
     /// Found by this target: a checkpoint whose code is near `u64::MAX` (corrupted

@@ -32,7 +32,11 @@ pub fn run(data: &[u8]) {
         if let Some(n) = app.receive(b, now, &mut entropy, &mut reply) {
             let line = reply.get(..n).unwrap_or_default();
             assert!(line.ends_with(b"\n"), "reply without terminator: {line:?}");
-            assert!(parse_response(line).is_ok(), "device wrote an unparsable reply: {:?}", String::from_utf8_lossy(line));
+            assert!(
+                parse_response(line).is_ok(),
+                "device wrote an unparsable reply: {:?}",
+                String::from_utf8_lossy(line)
+            );
         }
         if i % 13 == 0 {
             let _ = app.tick(now);
