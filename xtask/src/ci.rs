@@ -42,6 +42,14 @@ pub(crate) fn run() -> Result<()> {
         "firmware-core/fuzz/Cargo.toml",
         "src-tauri/backend/fuzz/Cargo.toml",
     ] {
+        // Own workspaces: `cargo fmt --all` above does not reach them.
+        run_checked(cargo().current_dir(&root).args([
+            "fmt",
+            "--manifest-path",
+            manifest,
+            "--",
+            "--check",
+        ]))?;
         run_checked(
             cargo()
                 .current_dir(&root)
