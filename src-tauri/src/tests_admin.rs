@@ -46,6 +46,21 @@ fn app(dir: &TempDir, name: &str, serials: &[(&str, u8)]) -> (AppState, PathBuf)
     (state, path)
 }
 
+/// Ledger "a.sqlite" with units `PREFIX-01`..=`PREFIX-n`, exported as an OpenPAYGO CSV.
+fn exported_units(dir: &TempDir, prefix: &str, n: u8) -> PathBuf {
+    let serials: Vec<(String, u8)> = (1..=n).map(|i| (format!("{prefix}-{i:02}"), i)).collect();
+    let refs: Vec<(&str, u8)> = serials.iter().map(|(s, i)| (s.as_str(), *i)).collect();
+    let (a, _) = app(dir, "a.sqlite", &refs);
+    let csv = dir.join("units.csv");
+    transfer::export(
+        &a,
+        &export_req(ExportKind::OpenpaygoCsv, &csv),
+        KdfParams::INSECURE_FOR_TESTS,
+    )
+    .unwrap();
+    csv
+}
+
 /// Units and audit rows: what an import that did nothing leaves alone.
 fn snapshot(state: &AppState) -> (u32, usize) {
     let total = ledger::units(state, None, None, 1, 0).unwrap().total;
@@ -136,16 +151,7 @@ fn preview_counts_new_duplicate_and_conflicting_rows_with_lines() {
 #[test]
 fn import_reports_progress_then_everything_again_is_duplicates() {
     let dir = TempDir::new("admin", "import");
-    let serials: Vec<(String, u8)> = (1..=30).map(|i| (format!("SN-{i:02}"), i)).collect();
-    let refs: Vec<(&str, u8)> = serials.iter().map(|(s, i)| (s.as_str(), *i)).collect();
-    let (a, _) = app(&dir, "a.sqlite", &refs);
-    let csv = dir.join("units.csv");
-    transfer::export(
-        &a,
-        &export_req(ExportKind::OpenpaygoCsv, &csv),
-        KdfParams::INSECURE_FOR_TESTS,
-    )
-    .unwrap();
+    let csv = exported_units(&dir, "SN", 30);
     let (b, _) = app(&dir, "b.sqlite", &[]);
     let mut events = Vec::new();
     let done = transfer::import(&b, &AtomicBool::new(false), &csv_req(&csv), |e| {
@@ -176,16 +182,7 @@ fn import_reports_progress_then_everything_again_is_duplicates() {
 #[test]
 fn cancel_during_an_import_rolls_everything_back() {
     let dir = TempDir::new("admin", "cancel");
-    let serials: Vec<(String, u8)> = (1..=50).map(|i| (format!("C-{i:02}"), i)).collect();
-    let refs: Vec<(&str, u8)> = serials.iter().map(|(s, i)| (s.as_str(), *i)).collect();
-    let (a, _) = app(&dir, "a.sqlite", &refs);
-    let csv = dir.join("units.csv");
-    transfer::export(
-        &a,
-        &export_req(ExportKind::OpenpaygoCsv, &csv),
-        KdfParams::INSECURE_FOR_TESTS,
-    )
-    .unwrap();
+    let csv = exported_units(&dir, "C", 50);
     let (b, _) = app(&dir, "b.sqlite", &[("OTHER-1", 77)]);
     let before = snapshot(&b);
     let cancel = AtomicBool::new(true);
@@ -216,16 +213,7 @@ fn cancel_during_an_import_rolls_everything_back() {
 fn cancel_from_another_thread_stops_a_running_import() {
     use std::sync::{mpsc, Arc};
     let dir = TempDir::new("admin", "cancel-thread");
-    let serials: Vec<(String, u8)> = (1..=40).map(|i| (format!("T-{i:02}"), i)).collect();
-    let refs: Vec<(&str, u8)> = serials.iter().map(|(s, i)| (s.as_str(), *i)).collect();
-    let (a, _) = app(&dir, "a.sqlite", &refs);
-    let csv = dir.join("units.csv");
-    transfer::export(
-        &a,
-        &export_req(ExportKind::OpenpaygoCsv, &csv),
-        KdfParams::INSECURE_FOR_TESTS,
-    )
-    .unwrap();
+    let csv = exported_units(&dir, "T", 40);
     let (b, _) = app(&dir, "b.sqlite", &[]);
     let before = snapshot(&b);
     let (state, control) = (Arc::new(b), Arc::new(transfer::TransferControl::default()));
