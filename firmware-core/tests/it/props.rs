@@ -2,7 +2,8 @@
 //! reference walk on random token streams.
 
 use firmware_core::token::{
-    decode, generate, parse, Checkpoint, Outcome, TokenKind, TokenText, TokenType, UsedCounts,
+    decode, generate, parse, Chain, Checkpoint, Outcome, TokenKind, TokenText, TokenType,
+    UsedCounts,
 };
 use proptest::prelude::*;
 
@@ -20,6 +21,13 @@ fn value_for(t: TokenType, raw: u32, kind: TokenKind) -> Option<u32> {
         TokenType::AddTime | TokenType::SetTime => Some(raw % (kind.max_time_value() + 1)),
         _ => None,
     }
+}
+
+/// Whether `number` is the token at `count` of its value's chain (an independent walk).
+fn is_on_chain(key: &[u8; 16], sc: u32, kind: TokenKind, number: u64, count: u32) -> bool {
+    let mut chain = Chain::new(key, kind, sc, number % kind.modulus());
+    chain.seek(count);
+    chain.token() == number
 }
 
 proptest! {
@@ -55,11 +63,21 @@ proptest! {
         prop_assert_eq!(d.outcome, Outcome::Accepted { token_type: want_type, value: g.value, count: g.count });
         prop_assert_eq!(state.count(), g.count);
         let again = decode(&key, sc, &mut state, number, kind, &mut []);
-        if g.value == 999 {
-            let reaccepted = matches!(again.outcome, Outcome::Accepted { .. });
-            prop_assert!(reaccepted, "a sync token may be entered again");
-        } else {
-            prop_assert_eq!(again.outcome, Outcome::AlreadyUsed);
+        match again.outcome {
+            Outcome::Accepted { count, value, .. } if g.value == 999 => {
+                prop_assert_eq!(value, 999, "a sync token may be entered again");
+                prop_assert!(count >= g.count);
+            }
+            // Spec §8 step 3: a match at a used count does not stop the walk, so a token
+            // whose hash digits also match a later count of the same chain (about 6e-5 of
+            // 9-digit tokens) is accepted there. Allowed only if the chain really gives
+            // this number at that count.
+            Outcome::Accepted { count, value, .. } => {
+                prop_assert!(count > g.count);
+                prop_assert_eq!(value, g.value);
+                prop_assert!(is_on_chain(&key, sc, kind, number, count));
+            }
+            other => prop_assert_eq!(other, Outcome::AlreadyUsed),
         }
     }
 
@@ -261,4 +279,43 @@ fn very_old_replays_are_already_used_with_checkpoints() {
         &mut cps,
     );
     assert_eq!(d.outcome, Outcome::Invalid);
+}
+
+/// The case CI's property run found (seed in tests/proptest-regressions/props.txt): the chain
+/// of this key and value enters a 2-cycle (codes at 34, 36, 38, ... are equal), so the token
+/// issued at count 34 matches every later even count. Spec §8 step 3 keeps searching past a
+/// used match, so each entry is accepted two counts further on, as in the reference
+/// implementations. The ledger never issues a token on a chain's cycle (paygo `chain_tail`).
+#[test]
+fn a_token_on_a_chain_cycle_is_accepted_again() {
+    let key = [
+        15, 5, 12, 87, 23, 159, 9, 228, 107, 159, 52, 52, 138, 182, 73, 116,
+    ];
+    let sc = 171_199_660;
+    let value = 2_056_572_541 % 996;
+    let g = generate(
+        &key,
+        sc,
+        33,
+        TokenType::AddTime,
+        Some(value),
+        TokenKind::Standard,
+        None,
+    )
+    .unwrap();
+    assert_eq!((g.count, g.value), (34, 865));
+    assert!(is_on_chain(&key, sc, TokenKind::Standard, g.number, 36));
+    assert!(is_on_chain(&key, sc, TokenKind::Standard, g.number, 38));
+
+    let mut state = UsedCounts::new(33);
+    let counts: Vec<Outcome> = (0..3)
+        .map(|_| decode(&key, sc, &mut state, g.number, TokenKind::Standard, &mut []).outcome)
+        .collect();
+    let accepted = |count| Outcome::Accepted {
+        token_type: TokenType::AddTime,
+        value: 865,
+        count,
+    };
+    assert_eq!(counts, [accepted(34), accepted(36), accepted(38)]);
+    assert_eq!(state.count(), 38);
 }
