@@ -3,10 +3,12 @@
 //! Normative description: `docs/token-spec.md`. All arithmetic is integer; values are the
 //! raw integers embedded in tokens (the divider is applied by the caller).
 
+mod cycle;
 mod decode;
 mod encode;
 mod text;
 
+pub use cycle::{find_cycle, Cycle};
 pub use decode::{decode, Checkpoint, Decoded, Outcome, UsedCounts};
 pub use encode::{generate, next_count, Generated};
 pub use text::{parse, TokenText};
