@@ -87,6 +87,19 @@ pub enum LedgerError {
     /// A serial pattern without `{seq}` or with unknown fields.
     #[error("serial pattern {0:?}: use {{seq}} or {{seq:0N}} and optionally {{yyyy}}")]
     BadPattern(String),
+    /// The token would lie on the repeating part of its hash chain, where the device accepts
+    /// it again later (see `firmware_core::token::find_cycle`); nothing was issued.
+    #[error("unit {serial}: this {what} token (count {count}) would repeat an earlier token on its hash chain, so the device could accept it again for free; nothing was issued. {advice}")]
+    TokenWouldRepeat {
+        /// The unit.
+        serial: String,
+        /// What was asked ("10-day ADD_TIME", "DISABLE_PAYG", ...).
+        what: String,
+        /// The count it would have had.
+        count: u32,
+        /// What to issue instead.
+        advice: &'static str,
+    },
     /// A setting name the ledger does not know.
     #[error("unknown setting {0:?} (known: serial_pattern, tariffs, autolock_minutes)")]
     UnknownSetting(String),
@@ -162,6 +175,7 @@ impl LedgerError {
             LedgerError::NoTariff(_) => "NO_TARIFF",
             LedgerError::BadAmount(_) => "BAD_AMOUNT",
             LedgerError::BadPattern(_) => "BAD_SERIAL_PATTERN",
+            LedgerError::TokenWouldRepeat { .. } => "TOKEN_WOULD_REPEAT",
             LedgerError::UnknownPending(_) => "UNKNOWN_PENDING",
             LedgerError::UnknownSetting(_) => "UNKNOWN_SETTING",
             LedgerError::Invalid(e) => e.code(),

@@ -684,6 +684,33 @@ fn kind_code(kind: TokenKind) -> i64 {
 const LAG_MIN: u32 = 128;
 const LAG_MAX: u32 = 256;
 
+/// What the ledger knows of where a chain repeats: `start` once found (it never changes), or
+/// that no cycle exists within `checked` counts.
+#[derive(Debug, Clone, Copy, Default)]
+struct ChainCycle {
+    start: Option<u32>,
+    checked: u32,
+}
+
+/// Every search covers at least this many counts (~300 000 hash steps, a few ms, once per
+/// unit and value): a token before it repeats, if ever, only that many counts later.
+const CYCLE_HORIZON_MIN: u32 = 100_000;
+
+impl ChainCycle {
+    /// `self`, or a new search (`find(max_steps)`) when it does not reach `count` + 100 (the
+    /// device's farthest window: a counter-sync token).
+    fn known_to(self, count: u32, find: impl FnOnce(u32) -> Option<ft::Cycle>) -> ChainCycle {
+        let horizon = count.saturating_add(100).max(CYCLE_HORIZON_MIN);
+        if self.start.is_some() || self.checked >= horizon {
+            return self;
+        }
+        ChainCycle {
+            start: find(horizon.saturating_mul(3)).map(|c| c.start),
+            checked: horizon,
+        }
+    }
+}
+
 impl Ledger {
     /// Create a new ledger at `path` (which must not exist) protected by `pass`.
     pub fn create(path: &Path, pass: &Passphrase, params: KdfParams) -> Result<Ledger> {
@@ -1390,14 +1417,15 @@ impl Ledger {
         };
         let m = kind.modulus();
         let field = (u64::from(sc) % m + u64::from(embedded) % m) % m;
-        let cached: Option<(ChainPos, ChainPos)> = tx
+        let cached: Option<(ChainPos, ChainPos, ChainCycle)> = tx
             .query_row(
-                "SELECT count, code, lag_count, lag_code FROM chain_cache WHERE unit_id = ?1 AND kind = ?2 AND field = ?3",
+                "SELECT count, code, lag_count, lag_code, cycle_start, cycle_checked FROM chain_cache WHERE unit_id = ?1 AND kind = ?2 AND field = ?3",
                 params![row.id, kind_code(kind), field as i64],
                 |r| {
                     Ok((
                         ChainPos { count: r.get(0)?, code: r.get::<_, i64>(1)? as u64 },
                         ChainPos { count: r.get(2)?, code: r.get::<_, i64>(3)? as u64 },
+                        ChainCycle { start: r.get(4)?, checked: r.get(5)? },
                     ))
                 },
             )
@@ -1411,6 +1439,31 @@ impl Ledger {
             kind,
             cached.map(|c| c.0),
         )?;
+        let cycle =
+            ChainCycle::known_to(cached.map(|c| c.2).unwrap_or_default(), g.count, |budget| {
+                ft::find_cycle(key, kind, sc, field, budget)
+            });
+        if cycle.start.is_some_and(|start| start <= g.count) {
+            return Err(LedgerError::TokenWouldRepeat {
+                serial: row.serial,
+                what: match days {
+                    Some(d) => format!("{d}-day {}", token_type.name()),
+                    None => token_type.name().to_string(),
+                },
+                count: g.count,
+                advice: match token_type {
+                    TokenType::AddTime | TokenType::SetTime => {
+                        "Issue a slightly different number of days (for example one day less now and one day more in a second token): each value has its own chain."
+                    }
+                    TokenType::DisablePayg => {
+                        "This unit cannot take a standard unlock token safely; issue a long SET_TIME (995 days) instead, or an extended token if the device accepts them."
+                    }
+                    TokenType::CounterSync => {
+                        "Read the device's count over UART instead (paygo device readout) and record it; no sync token is needed for that."
+                    }
+                },
+            });
+        }
         let text = TokenText::new(g.number, kind, row.restricted)
             .as_str()
             .to_string();
@@ -1536,10 +1589,11 @@ impl Ledger {
             params![row.id, g.count, token_type.name(), g.value, days_out, req.extended, text, req.payment_ref, amount, req.operator, req.reason, t],
         )?;
         tx.execute(
-            "INSERT INTO chain_cache (unit_id, kind, field, count, code, lag_count, lag_code) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (unit_id, kind, field) DO UPDATE SET \
-             count = excluded.count, code = excluded.code, lag_count = excluded.lag_count, lag_code = excluded.lag_code",
-            params![row.id, kind_code(kind), field as i64, g.pos.count, g.pos.code as i64, lag.count, lag.code as i64],
+            "INSERT INTO chain_cache (unit_id, kind, field, count, code, lag_count, lag_code, cycle_start, cycle_checked) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (unit_id, kind, field) DO UPDATE SET \
+             count = excluded.count, code = excluded.code, lag_count = excluded.lag_count, lag_code = excluded.lag_code, \
+             cycle_start = excluded.cycle_start, cycle_checked = excluded.cycle_checked",
+            params![row.id, kind_code(kind), field as i64, g.pos.count, g.pos.code as i64, lag.count, lag.code as i64, cycle.start, cycle.checked],
         )?;
         let (payg_disabled, status) = match token_type {
             TokenType::DisablePayg => (true, Status::Unlocked),

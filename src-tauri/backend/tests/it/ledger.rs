@@ -655,3 +655,88 @@ fn unlock_sync_and_set_need_the_supervisor_pin_and_a_reason() {
         "LEDGER_LOCKED"
     );
 }
+
+/// A key whose chain through code 171 199 525 enters a 2-cycle at count 34 (found by CI's
+/// property run; see firmware-core's `a_token_on_a_chain_cycle_is_accepted_again`).
+const CYCLING_KEY: [u8; 16] = [
+    15, 5, 12, 87, 23, 159, 9, 228, 107, 159, 52, 52, 138, 182, 73, 116,
+];
+
+fn cycling_unit(serial: &str, starting_code: u32) -> NewUnit {
+    NewUnit {
+        key: CYCLING_KEY,
+        starting_code: Some(starting_code),
+        ..unit(serial, 0)
+    }
+}
+
+/// Counts, tokens and audit rows: what a refused issue must leave as it was.
+fn footprint(l: &Ledger, serial: &str) -> (u32, usize, usize) {
+    let info = l.unit(serial).expect("unit");
+    let tokens = l.tokens(serial).expect("tokens").len();
+    (info.count, tokens, l.audit_rows().expect("audit").len())
+}
+
+#[test]
+fn tokens_on_a_repeating_chain_are_refused_and_nothing_is_recorded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut l, _) = new_ledger(dir.path());
+    // Value 865 with starting code ...660 puts the 865-day chain on the cycling codes.
+    l.add_unit(&cycling_unit("CY-ADD", 171_199_660), None)
+        .expect("add");
+    // Before the cycle the token is safe, and the search result is kept.
+    let early = l.issue("CY-ADD", &add(865.0)).expect("count 2");
+    assert_eq!(early.count, 2);
+    let cached: Vec<(i64, Option<u32>, u32)> = l
+        .connection()
+        .prepare("SELECT field, cycle_start, cycle_checked FROM chain_cache ORDER BY field")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(cached, [(525, Some(34), 100_000)]);
+    while l.unit("CY-ADD").unwrap().count < 32 {
+        l.issue("CY-ADD", &add(1.0)).expect("1 day");
+    }
+    let before = footprint(&l, "CY-ADD");
+    let err = l.issue("CY-ADD", &add(865.0)).expect_err("on the cycle");
+    assert_eq!(err.code(), "TOKEN_WOULD_REPEAT");
+    let message = err.to_string();
+    assert!(message.contains("865-day ADD_TIME"), "{message}");
+    assert!(message.contains("count 34"), "{message}");
+    assert!(message.contains("one day less"), "{message}");
+    assert_eq!(footprint(&l, "CY-ADD"), before, "nothing recorded");
+    // Another value has its own chain.
+    let other = l.issue("CY-ADD", &add(864.0)).expect("864 days");
+    assert_eq!(other.count, 34);
+
+    // Sync (999) and unlock (998) reach the same codes with starting codes ...526 / ...527.
+    for (serial, sc, action, hint) in [
+        (
+            "CY-SYNC",
+            171_199_526,
+            IssueAction::Sync,
+            "paygo device readout",
+        ),
+        (
+            "CY-UNLOCK",
+            171_199_527,
+            IssueAction::Unlock,
+            "SET_TIME (995 days)",
+        ),
+    ] {
+        let mut u = cycling_unit(serial, sc);
+        u.count = 40;
+        l.add_unit(&u, None).expect("add");
+        let before = footprint(&l, serial);
+        let err = l
+            .issue(serial, &with_operator(action))
+            .expect_err("on the cycle");
+        assert_eq!(err.code(), "TOKEN_WOULD_REPEAT", "{serial}");
+        assert!(err.to_string().contains(hint), "{serial}: {err}");
+        assert_eq!(footprint(&l, serial), before, "{serial}: nothing recorded");
+    }
+    let report = l.verify().expect("verify");
+    assert!(report.ok, "{:?}", report.problems);
+}
