@@ -3,7 +3,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use firmware_core::token::{
-    decode, generate, Checkpoint, Outcome, TokenKind, TokenType, UsedCounts,
+    decode, find_cycle, generate, Checkpoint, Outcome, TokenKind, TokenType, UsedCounts,
 };
 use std::hint::black_box;
 
@@ -36,6 +36,22 @@ fn bench_generate(c: &mut Criterion) {
         let cached = add(count.saturating_sub(2), None).pos;
         group.bench_with_input(BenchmarkId::new("resumed", count), &count, |b, &n| {
             b.iter(|| add(black_box(n), Some(cached)))
+        });
+    }
+    group.finish();
+}
+
+/// What the ledger pays once per unit and value: Brent's search over at least 100 000
+/// counts (300 000 steps), or less when the cycle shows up earlier.
+fn bench_find_cycle(c: &mut Criterion) {
+    let mut group = c.benchmark_group("find_cycle");
+    group.sample_size(20);
+    for (name, kind) in [
+        ("standard", TokenKind::Standard),
+        ("extended", TokenKind::Extended),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| find_cycle(&KEY, kind, SC, black_box(7), 300_000))
         });
     }
     group.finish();
@@ -118,5 +134,5 @@ fn n_for_jump(count: u32) -> u32 {
     count + 62
 }
 
-criterion_group!(benches, bench_generate, bench_decode);
+criterion_group!(benches, bench_generate, bench_find_cycle, bench_decode);
 criterion_main!(benches);
