@@ -4,7 +4,8 @@
 //! after about 40 000 (1.3 million) steps on average, and now and then after a few dozen. A
 //! token issued at a count on the cycle matches again every `period` counts, and spec §8
 //! (keep searching past a used match) accepts it there: the device takes it again for free.
-//! The device cannot tell, so the issuer must never issue on the cycle.
+//! The device cannot tell, so the issuer must not issue on a cycle short enough for the
+//! device's count to get there (the ledger's horizon: 10 000 counts).
 
 use super::{next_code, Chain, Key, TokenKind};
 

@@ -296,7 +296,7 @@ fn very_old_replays_are_already_used_with_checkpoints() {
 /// of this key and value enters a 2-cycle (codes at 34, 36, 38, ... are equal), so the token
 /// issued at count 34 matches every later even count. Spec §8 step 3 keeps searching past a
 /// used match, so each entry is accepted two counts further on, as in the reference
-/// implementations. The ledger never issues a token on a chain's cycle (paygo `chain_tail`).
+/// implementations. The ledger refuses to issue such a token (paygo's `TOKEN_WOULD_REPEAT`).
 #[test]
 fn a_token_on_a_chain_cycle_is_accepted_again() {
     let key = [

@@ -89,10 +89,12 @@ pub enum LedgerError {
     BadPattern(String),
     /// The token would lie on the repeating part of its hash chain, where the device accepts
     /// it again later (see `firmware_core::token::find_cycle`); nothing was issued.
-    #[error("unit {serial}: this {what} token (count {count}) would repeat an earlier token on its hash chain, so the device could accept it again for free; nothing was issued. {advice}")]
+    #[error("unit {serial}: this {what} token (count {count}) lies on a repeating stretch of its hash chain: its digits come back every {period} counts, so the device would accept it again later, for free. Nothing was issued. {advice}")]
     TokenWouldRepeat {
         /// The unit.
         serial: String,
+        /// How many counts later the same digits come back.
+        period: u32,
         /// What was asked ("10-day ADD_TIME", "DISABLE_PAYG", ...).
         what: String,
         /// The count it would have had.

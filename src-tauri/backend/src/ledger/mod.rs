@@ -684,30 +684,38 @@ fn kind_code(kind: TokenKind) -> i64 {
 const LAG_MIN: u32 = 128;
 const LAG_MAX: u32 = 256;
 
-/// What the ledger knows of where a chain repeats: `start` once found (it never changes), or
-/// that no cycle exists within `checked` counts.
+/// What the ledger knows of where a chain repeats: the cycle once found (it never changes),
+/// or that no cycle with `max(start + 1, period) <= checked` exists.
 #[derive(Debug, Clone, Copy, Default)]
 struct ChainCycle {
-    start: Option<u32>,
+    found: Option<ft::Cycle>,
     checked: u32,
 }
 
-/// Every search covers at least this many counts (~300 000 hash steps, a few ms, once per
-/// unit and value): a token before it repeats, if ever, only that many counts later.
-const CYCLE_HORIZON_MIN: u32 = 100_000;
+/// How many counts later a repeat still matters. A device's count moves by one or two per
+/// token, so 10 000 counts is a token a day for over 13 years; a token that comes back only
+/// after that is as good as unique (chains typically repeat after tens of thousands of counts).
+const REPEAT_HORIZON: u32 = 10_000;
 
 impl ChainCycle {
-    /// `self`, or a new search (`find(max_steps)`) when it does not reach `count` + 100 (the
-    /// device's farthest window: a counter-sync token).
+    /// `self`, or a new search when `self` does not cover a token at `count`: its count + 100
+    /// (a counter-sync token's reach) and `REPEAT_HORIZON` (Brent needs 3 steps a count).
     fn known_to(self, count: u32, find: impl FnOnce(u32) -> Option<ft::Cycle>) -> ChainCycle {
-        let horizon = count.saturating_add(100).max(CYCLE_HORIZON_MIN);
-        if self.start.is_some() || self.checked >= horizon {
+        let horizon = count.saturating_add(100).max(REPEAT_HORIZON);
+        if self.found.is_some() || self.checked >= horizon {
             return self;
         }
         ChainCycle {
-            start: find(horizon.saturating_mul(3)).map(|c| c.start),
+            found: find(horizon.saturating_mul(3)),
             checked: horizon,
         }
+    }
+
+    /// The cycle a token at `count` would lie on, if its digits come back within
+    /// `REPEAT_HORIZON` counts.
+    fn repeats_at(self, count: u32) -> Option<ft::Cycle> {
+        self.found
+            .filter(|c| c.start <= count && c.period <= REPEAT_HORIZON)
     }
 }
 
@@ -1419,13 +1427,19 @@ impl Ledger {
         let field = (u64::from(sc) % m + u64::from(embedded) % m) % m;
         let cached: Option<(ChainPos, ChainPos, ChainCycle)> = tx
             .query_row(
-                "SELECT count, code, lag_count, lag_code, cycle_start, cycle_checked FROM chain_cache WHERE unit_id = ?1 AND kind = ?2 AND field = ?3",
+                "SELECT count, code, lag_count, lag_code, cycle_start, cycle_period, cycle_checked FROM chain_cache WHERE unit_id = ?1 AND kind = ?2 AND field = ?3",
                 params![row.id, kind_code(kind), field as i64],
                 |r| {
                     Ok((
                         ChainPos { count: r.get(0)?, code: r.get::<_, i64>(1)? as u64 },
                         ChainPos { count: r.get(2)?, code: r.get::<_, i64>(3)? as u64 },
-                        ChainCycle { start: r.get(4)?, checked: r.get(5)? },
+                        ChainCycle {
+                            found: match (r.get(4)?, r.get(5)?) {
+                                (Some(start), Some(period)) => Some(ft::Cycle { start, period }),
+                                _ => None,
+                            },
+                            checked: r.get(6)?,
+                        },
                     ))
                 },
             )
@@ -1443,9 +1457,10 @@ impl Ledger {
             ChainCycle::known_to(cached.map(|c| c.2).unwrap_or_default(), g.count, |budget| {
                 ft::find_cycle(key, kind, sc, field, budget)
             });
-        if cycle.start.is_some_and(|start| start <= g.count) {
+        if let Some(c) = cycle.repeats_at(g.count) {
             return Err(LedgerError::TokenWouldRepeat {
                 serial: row.serial,
+                period: c.period,
                 what: match days {
                     Some(d) => format!("{d}-day {}", token_type.name()),
                     None => token_type.name().to_string(),
@@ -1589,11 +1604,12 @@ impl Ledger {
             params![row.id, g.count, token_type.name(), g.value, days_out, req.extended, text, req.payment_ref, amount, req.operator, req.reason, t],
         )?;
         tx.execute(
-            "INSERT INTO chain_cache (unit_id, kind, field, count, code, lag_count, lag_code, cycle_start, cycle_checked) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (unit_id, kind, field) DO UPDATE SET \
+            "INSERT INTO chain_cache (unit_id, kind, field, count, code, lag_count, lag_code, cycle_start, cycle_period, cycle_checked) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (unit_id, kind, field) DO UPDATE SET \
              count = excluded.count, code = excluded.code, lag_count = excluded.lag_count, lag_code = excluded.lag_code, \
-             cycle_start = excluded.cycle_start, cycle_checked = excluded.cycle_checked",
-            params![row.id, kind_code(kind), field as i64, g.pos.count, g.pos.code as i64, lag.count, lag.code as i64, cycle.start, cycle.checked],
+             cycle_start = excluded.cycle_start, cycle_period = excluded.cycle_period, cycle_checked = excluded.cycle_checked",
+            params![row.id, kind_code(kind), field as i64, g.pos.count, g.pos.code as i64, lag.count, lag.code as i64,
+                    cycle.found.map(|c| c.start), cycle.found.map(|c| c.period), cycle.checked],
         )?;
         let (payg_disabled, status) = match token_type {
             TokenType::DisablePayg => (true, Status::Unlocked),

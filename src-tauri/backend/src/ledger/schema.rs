@@ -144,10 +144,11 @@ CREATE INDEX units_by_last_token ON units(last_token_at, serial);
 CREATE INDEX units_by_customer_name ON units(customer_name COLLATE NOCASE, serial);
 CREATE INDEX tokens_by_created ON tokens(created_at);
 "#,
-    // 3: where each cached chain starts to repeat (firmware_core::token::find_cycle):
-    // cycle_start NULL means no cycle was found by a search covering cycle_checked counts.
+    // 3: where each cached chain repeats (firmware_core::token::find_cycle): cycle_start and
+    // cycle_period NULL mean no cycle with max(start + 1, period) <= cycle_checked.
     r#"
 ALTER TABLE chain_cache ADD COLUMN cycle_start INTEGER;
+ALTER TABLE chain_cache ADD COLUMN cycle_period INTEGER;
 ALTER TABLE chain_cache ADD COLUMN cycle_checked INTEGER NOT NULL DEFAULT 0;
 "#,
 ];

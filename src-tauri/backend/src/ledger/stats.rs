@@ -437,7 +437,16 @@ mod tests {
         add(&mut l, "S-1", 3.0);
         // S-2: 30 days today (not expiring within 7 days).
         add(&mut l, "S-2", 30.0);
-        let now = super::super::now();
+        // Pin "now" to noon UTC and move the tokens with it, so that a run across midnight
+        // sees the same days.
+        let real = super::super::now();
+        let now = real.div_euclid(DAY) * DAY + DAY / 2;
+        l.connection()
+            .execute(
+                "UPDATE tokens SET created_at = created_at + ?1",
+                [now - real],
+            )
+            .expect("shift");
         // The trigger saw the first token at its real issue time; recompute as the ledger
         // would have if it had been issued 8 days ago: 3 days from now.
         l.connection()

@@ -670,6 +670,17 @@ fn cycling_unit(serial: &str, starting_code: u32) -> NewUnit {
     }
 }
 
+/// The chain cache's cycle columns: (field, start, period, checked).
+fn cycles(l: &Ledger) -> Vec<(i64, Option<u32>, Option<u32>, u32)> {
+    l.connection()
+        .prepare("SELECT field, cycle_start, cycle_period, cycle_checked FROM chain_cache ORDER BY field")
+        .expect("prepare")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
 /// Counts, tokens and audit rows: what a refused issue must leave as it was.
 fn footprint(l: &Ledger, serial: &str) -> (u32, usize, usize) {
     let info = l.unit(serial).expect("unit");
@@ -687,15 +698,7 @@ fn tokens_on_a_repeating_chain_are_refused_and_nothing_is_recorded() {
     // Before the cycle the token is safe, and the search result is kept.
     let early = l.issue("CY-ADD", &add(865.0)).expect("count 2");
     assert_eq!(early.count, 2);
-    let cached: Vec<(i64, Option<u32>, u32)> = l
-        .connection()
-        .prepare("SELECT field, cycle_start, cycle_checked FROM chain_cache ORDER BY field")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    assert_eq!(cached, [(525, Some(34), 100_000)]);
+    assert_eq!(cycles(&l), [(525, Some(34), Some(2), 10_000)]);
     while l.unit("CY-ADD").unwrap().count < 32 {
         l.issue("CY-ADD", &add(1.0)).expect("1 day");
     }
@@ -705,6 +708,7 @@ fn tokens_on_a_repeating_chain_are_refused_and_nothing_is_recorded() {
     let message = err.to_string();
     assert!(message.contains("865-day ADD_TIME"), "{message}");
     assert!(message.contains("count 34"), "{message}");
+    assert!(message.contains("every 2 counts"), "{message}");
     assert!(message.contains("one day less"), "{message}");
     assert_eq!(footprint(&l, "CY-ADD"), before, "nothing recorded");
     // Another value has its own chain.
@@ -739,4 +743,38 @@ fn tokens_on_a_repeating_chain_are_refused_and_nothing_is_recorded() {
     }
     let report = l.verify().expect("verify");
     assert!(report.ok, "{:?}", report.problems);
+}
+
+/// A chain that joins a long cycle early (start 10, period 17 185: the digits come back only
+/// after more than `REPEAT_HORIZON` counts) is used as usual.
+#[test]
+fn a_chain_repeating_only_after_the_horizon_is_used() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut l, _) = new_ledger(dir.path());
+    let mut key = [0u8; 16];
+    key[..4].copy_from_slice(&55_154u32.to_be_bytes());
+    key[15] = 0x5a;
+    let u = NewUnit {
+        key,
+        count: 20,
+        ..unit("LONG-1", 0)
+    };
+    l.add_unit(&u, None).expect("add");
+    let out = l.issue("LONG-1", &add(4.0)).expect("past the cycle start");
+    assert_eq!(out.count, 22);
+    let starting_code = firmware_core::token::starting_code_from_key(&key);
+    let field = i64::from((starting_code + 4) % 1000);
+    let row = cycles(&l);
+    assert_eq!(row.len(), 1);
+    assert_eq!(row[0].0, field);
+    // Brent's 30 000-step search may or may not reach a 17 185-count cycle; either way it
+    // is not one that repeats within the horizon.
+    assert!(
+        matches!(
+            (row[0].1, row[0].2),
+            (None, None) | (Some(10), Some(17_185))
+        ),
+        "{row:?}"
+    );
+    assert_eq!(row[0].3, 10_000);
 }
