@@ -369,3 +369,51 @@ fn fleet_commands_need_the_ledger_open() {
         "LEDGER_CLOSED"
     );
 }
+
+/// A token whose digits would come back on its chain (the ledger's TOKEN_WOULD_REPEAT)
+/// reaches the UI as a coded error, and nothing is recorded; another number of days works.
+#[test]
+fn a_repeating_token_is_a_coded_error_and_leaves_no_trace() {
+    let dir = TempDir::new("fleet", "repeat");
+    let path = dir.join("ledger.sqlite");
+    let mut l =
+        Ledger::create(&path, &Passphrase::new(PASS), KdfParams::INSECURE_FOR_TESTS).unwrap();
+    // The 865-day chain of this key and starting code repeats every 2 counts from count 34
+    // (see firmware-core's `a_token_on_a_chain_cycle_is_accepted_again`).
+    l.add_unit(
+        &NewUnit {
+            serial: "CY-1".into(),
+            model: None,
+            key: [
+                15, 5, 12, 87, 23, 159, 9, 228, 107, 159, 52, 52, 138, 182, 73, 116,
+            ],
+            starting_code: Some(171_199_660),
+            count: 32,
+            restricted: false,
+            divider: 1,
+        },
+        Some("test"),
+    )
+    .unwrap();
+    drop(l);
+    let state = AppState::default();
+    ledger::unlock(&state, &path, PASS).unwrap();
+    let request = |days: &str| LedgerIssueRequest {
+        serial: "CY-1".into(),
+        action: LedgerAction::AddTime,
+        days: Some(days.into()),
+        amount: None,
+        payment_ref: Some(format!("PAY-{days}")),
+        operator: Some("amina".into()),
+        reason: None,
+        supervisor_pin: None,
+        extended: false,
+    };
+    let err = ledger::issue(&state, &request("865")).unwrap_err();
+    assert_eq!(err.code, "TOKEN_WOULD_REPEAT");
+    assert!(err.message.contains("every 2 counts"), "{}", err.message);
+    let unit = ledger::detail(&state, "CY-1").unwrap();
+    assert_eq!((unit.count, unit.tokens_issued, unit.tokens.len()), (32, 0, 0));
+    let issued = ledger::issue(&state, &request("864")).unwrap();
+    assert_eq!(issued.count, 34);
+}

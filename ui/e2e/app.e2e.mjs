@@ -299,18 +299,13 @@ async function main() {
     args: [],
   });
   // The form sits below the unit's facts: bring it into view (main is the scroll container).
-  const reveal = (id) =>
-    wd("POST", s("/execute/sync"), {
-      script: `document.querySelector('[data-testid="${id}"]').scrollIntoView({ block: "center" }); return 1`,
-      args: [],
-    });
-  await reveal("amount");
+  await reveal(tid("amount"));
   await type(tid("amount"), "4");
   const quoted = await waitFor(tid("lquote"), (x) => x.includes("10 days"));
   check((await attr(tid("lquote"), "data-days")) === "10", `4 × 2.5 = 10 days before issuing (got ${quoted})`);
-  await reveal("paymentRef");
+  await reveal(tid("paymentRef"));
   await type(tid("paymentRef"), "MPESA-E2E-2");
-  await reveal("lissue-submit");
+  await reveal(tid("lissue-submit"));
   await click(tid("lissue-submit"));
   await waitFor(tid("lissued-days"), (x) => x === "10 days");
   const amountToken = await waitFor(tid("lissued-token"), (x) => /^\d{3} \d{3} \d{3}$/.test(x));
@@ -394,11 +389,7 @@ async function main() {
   await shot("31-verify");
   // The whole loop on the device Station provisioned: issue for SN-000001 from the ledger,
   // see it in the unit's history, enter it on that device (Devices), see its state change.
-  await click(tid("nav-units"));
-  await type("#unitsSearch", "SN-000001");
-  await click(tid("units-search"));
-  await click(`${tid("unit-row-SN-000001")} td`);
-  await waitFor(tid("unit-detail"), (x) => x.includes("SN-000001"));
+  await openUnit("SN-000001");
   // Assign a customer on the "Solar 50" plan from Settings: the plan fills the tariff.
   await wd("POST", s("/execute/sync"), {
     script:
@@ -443,7 +434,59 @@ async function main() {
   await waitFor(tid("unit-detail"), (x) => x.includes("SN-000001") && x.includes("MPESA-E2E-SN1"));
   mark("provisioned_device_token");
 
+  // A unit whose 865-day chain repeats every 2 counts from count 34 (firmware-core's
+  // `a_token_on_a_chain_cycle_is_accepted_again`): the ledger refuses that token with a coded
+  // error and advice, records nothing, and the next number of days issues as usual.
+  const cyclePath = join(tmpdir(), `openpaygo-e2e-${process.pid}-cycle.csv`);
+  writeFileSync(
+    cyclePath,
+    "Serial Number,Starting Code,Key,Count,Time Divider,Restricted Digit Mode\n" +
+      "CYCLE-1,171199660,0f050c57179f09e46b9f34348ab64974,32,1,0\n",
+  );
+  await click(tid("nav-transfer"));
+  await type(tid("importPath"), cyclePath);
+  await click(tid("import-preview"));
+  await waitFor(tid("preview-new"), (x) => /: 1$/.test(x));
+  await click(tid("import-submit"));
+  await waitFor(tid("import-done"), (x) => x.includes("Imported 1 unit"));
+  rmSync(cyclePath, { force: true });
+  await openUnit("CYCLE-1");
+  await wd("POST", s("/execute/sync"), {
+    script:
+      "const a = document.querySelector('[data-testid=laction]'); a.value = 'ADD_TIME'; a.dispatchEvent(new Event('change')); return 1",
+    args: [],
+  });
+  await type(tid("ldays"), "865");
+  await type(tid("paymentRef"), "MPESA-E2E-CY1");
+  await click(tid("lissue-submit"));
+  await waitFor(tid("lissue-error"), (x) => x.includes("TOKEN_WOULD_REPEAT") && x.includes("every 2 counts"));
+  await waitFor(tid("lissue-error-advice"), (x) => x.startsWith("Change the days"));
+  check((await find(tid("lissued-token"))) === null, "no token is shown for a refused issue");
+  await reveal(tid("lissue-error"));
+  await shot("41-token-would-repeat");
+  await type(tid("ldays"), "864");
+  await click(tid("lissue-submit"));
+  const cyToken = await waitFor(tid("lissued-token"), (x) => /^\d{3} \d{3} \d{3}$/.test(x));
+  await waitFor(tid("history"), (x) => x.includes(cyToken) && x.includes("MPESA-E2E-CY1"));
+  mark("token_would_repeat");
+
   mark("done");
+}
+
+/** Units › search for `serial` › open it. The click waits for the search's own list: a row
+ * clicked while the list is redrawn can be a detached element, and the click is lost. */
+async function openUnit(serial) {
+  await click(tid("nav-units"));
+  await type("#unitsSearch", serial);
+  await click(tid("units-search"));
+  await retry(`the list of ${serial} alone`, async () => {
+    const rows = await driver.exec(
+      "return [...document.querySelectorAll('[data-testid^=\"unit-row-\"]')].map((r) => r.dataset.testid)",
+    );
+    return rows.length === 1 && rows[0] === `unit-row-${serial}` ? true : undefined;
+  });
+  await click(`${tid(`unit-row-${serial}`)} td`);
+  await waitFor(tid("unit-detail"), (x) => x.includes(serial));
 }
 
 /** Scroll an element into view before a screenshot (the screens are taller than the window). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hasKey, keysOf, pickLang, translate } from "./i18n";
+import { errorHint, hasKey, keysOf, pickLang, translate } from "./i18n";
 
 describe("i18n", () => {
   it("has the same keys in every language", () => {
@@ -16,6 +16,13 @@ describe("i18n", () => {
     }
     for (const code of ["ACTIVE", "INACTIVE", "UNLOCKED"]) expect(hasKey(`state.${code}`)).toBe(true);
     expect(hasKey("result.SOMETHING_NEW")).toBe(false);
+  });
+  it("gives advice for the back-end codes it knows, in each language", () => {
+    expect(errorHint("en", "TOKEN_WOULD_REPEAT")).toMatch(/^Change the days .*Issue token again/);
+    expect(errorHint("fr", "TOKEN_WOULD_REPEAT")).toMatch(/^Rien n'a été émis : .*Émettre le code/);
+    expect(errorHint("fr", "NO_TARIFF")).toContain("tarif");
+    expect(errorHint("en", "SOMETHING_NEW")).toBeUndefined();
+    expect(errorHint("en", "")).toBeUndefined();
   });
   it("picks the first supported language", () => {
     expect(pickLang(["fr-FR", "en"])).toBe("fr");

@@ -93,6 +93,11 @@ const en = {
   "decode.after": "Count after: {count} · used counts: {used}",
   "error.title": "Error {code}",
   "error.UNEXPECTED": "Something unexpected went wrong.",
+  "error.hint.TOKEN_WOULD_REPEAT":
+    "Change the days (for example one day less) and press Issue token again, then issue the missing day as a second token.",
+  "error.hint.NO_TARIFF": "Give the unit a tariff in its Customer section, or enter days instead of an amount.",
+  "error.hint.LEDGER_BUSY": "Another program is writing to the ledger: wait a moment and try again.",
+  "error.hint.WRONG_SUPERVISOR_PIN": "Ask the supervisor to type the PIN again.",
   "valid.key": "The key must be 32 hexadecimal characters.",
   "valid.startingCode": "The starting code must be a whole number from 0 to 4294967295.",
   "valid.count": "The count must be a whole number of at least 0.",
@@ -472,6 +477,11 @@ const fr: Record<Key, string> = {
   "decode.after": "Compteur après : {count} · compteurs utilisés : {used}",
   "error.title": "Erreur {code}",
   "error.UNEXPECTED": "Une erreur inattendue s'est produite.",
+  "error.hint.TOKEN_WOULD_REPEAT":
+    "Rien n'a été émis : modifiez les jours (par exemple un jour de moins) et appuyez à nouveau sur Émettre le code, puis émettez le jour manquant dans un second code.",
+  "error.hint.NO_TARIFF": "Donnez un tarif à l'unité dans sa section Client, ou saisissez des jours au lieu d'un montant.",
+  "error.hint.LEDGER_BUSY": "Un autre programme écrit dans le registre : patientez un instant et réessayez.",
+  "error.hint.WRONG_SUPERVISOR_PIN": "Demandez au superviseur de saisir à nouveau le code PIN.",
   "valid.key": "La clé doit comporter 32 caractères hexadécimaux.",
   "valid.startingCode": "Le code de départ doit être un entier de 0 à 4294967295.",
   "valid.count": "Le compteur doit être un entier positif ou nul.",
@@ -770,6 +780,12 @@ export function translate(lang: Lang, key: Key, params: Record<string, string | 
 /** Whether `key` names a text (for codes that come from the back-end, e.g. `result.X`). */
 export function hasKey(key: string): key is Key {
   return key in en;
+}
+
+/** What to do about a back-end error code in `lang`, when there is advice for it. */
+export function errorHint(lang: Lang, code: string): string | undefined {
+  const key = `error.hint.${code}`;
+  return hasKey(key) ? translate(lang, key) : undefined;
 }
 
 /** Every key of every table (the tests check the tables agree). */

@@ -1,17 +1,20 @@
 import type { BackendError } from "../lib/backend";
 import { h } from "../lib/dom";
-import { t, type Key } from "../lib/i18n";
+import { errorHint, lang, t, type Key } from "../lib/i18n";
 import type { Errors } from "../lib/validate";
 
-/** An error as a person should see it: what happened, and the code to quote to support. */
+/** An error as a person should see it: what happened, the code to quote to support, and
+ * what to do in the user's language when we know the code. */
 export function errorBox(e: BackendError | undefined, testid = "error"): HTMLElement | null {
   if (!e) return null;
+  const hint = errorHint(lang(), e.code);
   return h(
     "div",
     { class: "error", role: "alert", "data-testid": testid },
     h("strong", {}, t("error.title", { code: e.code })),
     " ",
     e.message || t("error.UNEXPECTED"),
+    hint ? h("p", { class: "hint", "data-testid": `${testid}-advice` }, hint) : null,
   );
 }
 
