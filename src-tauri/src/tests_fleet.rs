@@ -413,7 +413,10 @@ fn a_repeating_token_is_a_coded_error_and_leaves_no_trace() {
     assert_eq!(err.code, "TOKEN_WOULD_REPEAT");
     assert!(err.message.contains("every 2 counts"), "{}", err.message);
     let unit = ledger::detail(&state, "CY-1").unwrap();
-    assert_eq!((unit.count, unit.tokens_issued, unit.tokens.len()), (32, 0, 0));
+    assert_eq!(
+        (unit.count, unit.tokens_issued, unit.tokens.len()),
+        (32, 0, 0)
+    );
     let issued = ledger::issue(&state, &request("864")).unwrap();
     assert_eq!(issued.count, 34);
 }
