@@ -276,7 +276,7 @@ async function main() {
   mark("fleet_overview");
 
   await click(tid("nav-units"));
-  await click(`${tid("unit-row-E2E-1")} td`);
+  await openRow("E2E-1");
   await waitFor(tid("unit-customer"), (x) => /Not assigned/.test(x));
   await type(tid("customerName"), "Awa Diop");
   await type(tid("customerPhone"), "+221 77 123 45 67");
@@ -288,7 +288,7 @@ async function main() {
   await shot("22-unit-detail-customer");
 
   // Field staff: find the unit by the customer's phone, issue by amount.
-  await click(`${tid("unit-row-E2E-0")} td`);
+  await openRow("E2E-0");
   await waitFor(tid("unit-customer"), (x) => /Not assigned/.test(x));
   await type(tid("pickSearch"), "77 123");
   await click(tid("pick-E2E-1"));
@@ -485,8 +485,24 @@ async function openUnit(serial) {
     );
     return rows.length === 1 && rows[0] === `unit-row-${serial}` ? true : undefined;
   });
-  await click(`${tid(`unit-row-${serial}`)} td`);
-  await waitFor(tid("unit-detail"), (x) => x.includes(serial));
+  await openRow(serial);
+}
+
+/** Click `serial`'s row until its detail shows: the screen may redraw the list (a reload on
+ * entering Units, a search) between finding the row and clicking it, and such a click is lost. */
+async function openRow(serial) {
+  const shown = () =>
+    driver.exec("return document.querySelector('[data-testid=unit-detail]')?.textContent.includes(arguments[0]) === true", [serial]);
+  await retry(`opening ${serial}`, async () => {
+    const row = await find(`${tid(`unit-row-${serial}`)} td`);
+    if (!row) return undefined;
+    await wd("POST", s(`/element/${row}/click`), {}).catch(() => undefined);
+    for (let i = 0; i < 20; i++) {
+      if (await shown()) return true;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return undefined;
+  });
 }
 
 /** Scroll an element into view before a screenshot (the screens are taller than the window). */
