@@ -94,7 +94,7 @@ const en = {
   "error.title": "Error {code}",
   "error.UNEXPECTED": "Something unexpected went wrong.",
   "error.hint.TOKEN_WOULD_REPEAT":
-    "Change the days (for example one day less) and press Issue token again, then issue the missing day as a second token.",
+    "Nothing was recorded. Adding days or an amount: issue one day less (as days), then the missing day as a second token. Unlock or sync: do as the message says.",
   "error.hint.NO_TARIFF": "Give the unit a tariff in its Customer section, or enter days instead of an amount.",
   "error.hint.LEDGER_BUSY": "Another program is writing to the ledger: wait a moment and try again.",
   "error.hint.WRONG_SUPERVISOR_PIN": "Ask the supervisor to type the PIN again.",
@@ -478,7 +478,7 @@ const fr: Record<Key, string> = {
   "error.title": "Erreur {code}",
   "error.UNEXPECTED": "Une erreur inattendue s'est produite.",
   "error.hint.TOKEN_WOULD_REPEAT":
-    "Rien n'a été émis : modifiez les jours (par exemple un jour de moins) et appuyez à nouveau sur Émettre le code, puis émettez le jour manquant dans un second code.",
+    "Rien n'a été enregistré. Pour des jours ou un montant : émettez un jour de moins (en jours), puis le jour manquant dans un second code. Pour un déverrouillage ou une synchronisation : suivez le message.",
   "error.hint.NO_TARIFF": "Donnez un tarif à l'unité dans sa section Client, ou saisissez des jours au lieu d'un montant.",
   "error.hint.LEDGER_BUSY": "Un autre programme écrit dans le registre : patientez un instant et réessayez.",
   "error.hint.WRONG_SUPERVISOR_PIN": "Demandez au superviseur de saisir à nouveau le code PIN.",

@@ -699,15 +699,19 @@ const REPEAT_HORIZON: u32 = 10_000;
 
 impl ChainCycle {
     /// `self`, or a new search when `self` does not cover a token at `count`: its count + 100
-    /// (a counter-sync token's reach) and `REPEAT_HORIZON` (Brent needs 3 steps a count).
+    /// (a counter-sync token's reach) and `REPEAT_HORIZON`. A new search covers at least
+    /// twice that count, so a growing count re-searches a value's chain only at each doubling.
     fn known_to(self, count: u32, find: impl FnOnce(u32) -> Option<ft::Cycle>) -> ChainCycle {
-        let horizon = count.saturating_add(100).max(REPEAT_HORIZON);
-        if self.found.is_some() || self.checked >= horizon {
+        let need = count.saturating_add(100).max(REPEAT_HORIZON);
+        if self.found.is_some() || self.checked >= need {
             return self;
         }
+        // Brent needs 3 steps a count (`find_cycle`); what it covers is what it was given.
+        let cover = count.saturating_add(100).saturating_mul(2).max(need);
+        let budget = cover.saturating_mul(3);
         ChainCycle {
-            found: find(horizon.saturating_mul(3)),
-            checked: horizon,
+            found: find(budget),
+            checked: budget / 3,
         }
     }
 
@@ -1471,7 +1475,7 @@ impl Ledger {
                         "Issue a slightly different number of days (for example one day less now and one day more in a second token): each value has its own chain."
                     }
                     TokenType::DisablePayg => {
-                        "This unit cannot take a standard unlock token safely; issue a long SET_TIME (995 days) instead, or an extended token if the device accepts them."
+                        "This unit cannot take an unlock token safely (every later unlock token lies on the same chain); issue the longest SET_TIME instead (995 ÷ the unit's divider days)."
                     }
                     TokenType::CounterSync => {
                         "Read the device's count over UART instead (paygo device readout) and record it; no sync token is needed for that."

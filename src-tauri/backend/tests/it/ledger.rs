@@ -673,7 +673,7 @@ fn cycling_unit(serial: &str, starting_code: u32) -> NewUnit {
 /// The chain cache's cycle columns: (field, start, period, checked).
 fn cycles(l: &Ledger) -> Vec<(i64, Option<u32>, Option<u32>, u32)> {
     l.connection()
-        .prepare("SELECT field, cycle_start, cycle_period, cycle_checked FROM chain_cache ORDER BY field")
+        .prepare("SELECT field, cycle_start, cycle_period, cycle_checked FROM chain_cache ORDER BY field, unit_id")
         .expect("prepare")
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .expect("query")
@@ -727,7 +727,7 @@ fn tokens_on_a_repeating_chain_are_refused_and_nothing_is_recorded() {
             "CY-UNLOCK",
             171_199_527,
             IssueAction::Unlock,
-            "SET_TIME (995 days)",
+            "the longest SET_TIME",
         ),
     ] {
         let mut u = cycling_unit(serial, sc);
@@ -745,8 +745,11 @@ fn tokens_on_a_repeating_chain_are_refused_and_nothing_is_recorded() {
     assert!(report.ok, "{:?}", report.problems);
 }
 
-/// A chain that joins a long cycle early (start 10, period 17 185: the digits come back only
-/// after more than `REPEAT_HORIZON` counts) is used as usual.
+/// A chain that joins a long cycle early (start 10, period 17 185: its digits come back only
+/// after more than `REPEAT_HORIZON` counts) is used as usual, whether the search stopped short
+/// of the cycle (a unit at count 20: 30 000 steps cannot reach it) or found it (a unit at
+/// count 17 100: the search covers twice the count and sees the period, which is too long to
+/// matter).
 #[test]
 fn a_chain_repeating_only_after_the_horizon_is_used() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -754,27 +757,21 @@ fn a_chain_repeating_only_after_the_horizon_is_used() {
     let mut key = [0u8; 16];
     key[..4].copy_from_slice(&55_154u32.to_be_bytes());
     key[15] = 0x5a;
-    let u = NewUnit {
-        key,
-        count: 20,
-        ..unit("LONG-1", 0)
-    };
-    l.add_unit(&u, None).expect("add");
-    let out = l.issue("LONG-1", &add(4.0)).expect("past the cycle start");
-    assert_eq!(out.count, 22);
-    let starting_code = firmware_core::token::starting_code_from_key(&key);
-    let field = i64::from((starting_code + 4) % 1000);
-    let row = cycles(&l);
-    assert_eq!(row.len(), 1);
-    assert_eq!(row[0].0, field);
-    // Brent's 30 000-step search may or may not reach a 17 185-count cycle; either way it
-    // is not one that repeats within the horizon.
-    assert!(
-        matches!(
-            (row[0].1, row[0].2),
-            (None, None) | (Some(10), Some(17_185))
-        ),
-        "{row:?}"
-    );
-    assert_eq!(row[0].3, 10_000);
+    let field = i64::from((firmware_core::token::starting_code_from_key(&key) + 4) % 1000);
+    for (serial, count, found, checked) in [
+        ("LONG-1", 20, (None, None), 10_000),
+        // Covers twice the new token's count + 100: (17 102 + 100) × 2.
+        ("LONG-2", 17_100, (Some(10), Some(17_185)), 34_404),
+    ] {
+        let u = NewUnit {
+            key,
+            count,
+            ..unit(serial, 0)
+        };
+        l.add_unit(&u, None).expect("add");
+        let out = l.issue(serial, &add(4.0)).expect("past the cycle start");
+        assert_eq!(out.count, count + 2, "{serial}");
+        let row = *cycles(&l).last().expect("a chain row");
+        assert_eq!(row, (field, found.0, found.1, checked), "{serial}");
+    }
 }
