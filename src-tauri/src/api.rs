@@ -815,6 +815,19 @@ pub struct FleetAssign {
     pub operator: Option<String>,
 }
 
+/// Replace a unit's free-text notes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct FleetNotes {
+    /// The unit.
+    pub serial: String,
+    /// The new notes; blank clears them.
+    pub notes: String,
+    /// Who does it.
+    pub operator: Option<String>,
+}
+
 /// Move a unit to another lifecycle status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]

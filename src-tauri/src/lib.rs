@@ -69,6 +69,7 @@ pub fn build<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::fleet::fleet_unit,
             commands::fleet::fleet_assign,
             commands::fleet::fleet_set_status,
+            commands::fleet::fleet_set_notes,
             commands::fleet::fleet_quote,
             commands::fleet::fleet_stats,
             // Ledger administration: import / export, verify, settings.

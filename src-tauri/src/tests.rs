@@ -666,6 +666,7 @@ mod bindings {
             FleetUnit,
             FleetAssign,
             FleetStatusChange,
+            FleetNotes,
             FleetQuote,
             FleetStatusCount,
             FleetBucket,
@@ -720,6 +721,32 @@ mod bindings {
         assert!(
             stale.is_empty(),
             "TypeScript bindings were out of date and have been regenerated; commit them: {stale:?}"
+        );
+    }
+
+    /// Every type `api.rs` derives `TS` for is in the list above (a forgotten one would
+    /// leave the UI without its type).
+    #[test]
+    fn every_ts_type_in_api_is_generated() {
+        let api = include_str!("api.rs");
+        let marker = "#[cfg_attr(test, derive(ts_rs::TS))]";
+        let declared: Vec<String> = api
+            .split(marker)
+            .skip(1)
+            .filter_map(|rest| {
+                rest.lines()
+                    .map(str::trim)
+                    .find(|l| l.starts_with("pub struct ") || l.starts_with("pub enum "))
+                    .and_then(|l| l.split_whitespace().nth(2))
+                    .map(|name| format!("{}.ts", name.trim_end_matches(['{', '(', ';'])))
+            })
+            .collect();
+        assert!(declared.len() > 40, "{declared:?}");
+        let files: Vec<String> = generated().into_iter().map(|(n, _)| n).collect();
+        let missing: Vec<&String> = declared.iter().filter(|d| !files.contains(d)).collect();
+        assert!(
+            missing.is_empty(),
+            "add these to `all!` in tests.rs: {missing:?}"
         );
     }
 }

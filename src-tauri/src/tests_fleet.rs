@@ -368,6 +368,48 @@ fn fleet_commands_need_the_ledger_open() {
         fleet::stats(&state, 0, 1, false, 0).unwrap_err().code,
         "LEDGER_CLOSED"
     );
+    let notes = FleetNotes {
+        serial: "F-001".into(),
+        notes: "x".into(),
+        operator: None,
+    };
+    assert_eq!(
+        fleet::set_notes(&state, &notes).unwrap_err().code,
+        "LEDGER_CLOSED"
+    );
+}
+
+#[test]
+fn notes_are_saved_trimmed_bounded_and_cleared() {
+    let dir = TempDir::new("fleet", "notes");
+    let state = open(&dir, 2);
+    let set = |notes: &str| {
+        fleet::set_notes(
+            &state,
+            &FleetNotes {
+                serial: "F-002".into(),
+                notes: notes.into(),
+                operator: Some(" amina ".into()),
+            },
+        )
+    };
+    let fu = set("  Behind the mosque.\nCall Binta before 18:00.  ").unwrap();
+    assert_eq!(
+        fu.notes.as_deref(),
+        Some("Behind the mosque.\nCall Binta before 18:00.")
+    );
+    assert_eq!(fleet::unit(&state, "F-002").unwrap().notes, fu.notes);
+    assert_eq!(set(&"n".repeat(2_001)).unwrap_err().code, "NOTES_TOO_LONG");
+    assert_eq!(fleet::unit(&state, "F-002").unwrap().notes, fu.notes);
+    assert_eq!(set("").unwrap().notes, None);
+    // Only F-002 changed, and the change is in the audit log under the operator's name.
+    assert_eq!(fleet::unit(&state, "F-001").unwrap().notes, None);
+    let rows = crate::commands::ledger::with_ledger(&state, |l| Ok(l.audit_rows()?)).unwrap();
+    let notes_rows: Vec<_> = rows.iter().filter(|r| r.action == "notes").collect();
+    assert_eq!(notes_rows.len(), 2);
+    assert!(notes_rows
+        .iter()
+        .all(|r| r.actor.as_deref() == Some("amina") && r.unit.as_deref() == Some("F-002")));
 }
 
 /// A token whose digits would come back on its chain (the ledger's TOKEN_WOULD_REPEAT)

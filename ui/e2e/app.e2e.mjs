@@ -470,6 +470,14 @@ async function main() {
   await waitFor(tid("history"), (x) => x.includes(cyToken) && x.includes("MPESA-E2E-CY1"));
   mark("token_would_repeat");
 
+  // Notes on a unit: written, saved, shown with the unit's facts.
+  await click(tid("notes-open"));
+  await type(tid("notesText"), "Behind the school. Ask for Awa.");
+  await click(tid("notes-submit"));
+  await waitFor(tid("notes-saved"));
+  await waitFor(tid("unit-notes"), (x) => x === "Behind the school. Ask for Awa.");
+  mark("unit_notes");
+
   mark("done");
 }
 

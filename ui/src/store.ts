@@ -105,6 +105,11 @@ export interface State {
   statusErrors: Errors;
   statusError?: BackendError;
   statusBusy: boolean;
+  /** The unit's notes as being edited; `notesSaved` until the next keystroke. */
+  notesDraft: string;
+  notesError?: BackendError;
+  notesBusy: boolean;
+  notesSaved: boolean;
   pickSearch: string;
   pickResults?: FleetUnitRow[];
   pickError?: BackendError;
@@ -159,6 +164,9 @@ export const state: State = {
   statusChange: { status: "", operator: "", reason: "" },
   statusErrors: {},
   statusBusy: false,
+  notesDraft: "",
+  notesBusy: false,
+  notesSaved: false,
   pickSearch: "",
   statsWeekly: false,
   statsWeeks: 4,

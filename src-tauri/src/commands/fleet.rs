@@ -6,9 +6,9 @@
 use super::ledger::{format_milli, with_ledger, DEFAULT_PAGE_SIZE};
 use super::{blocking, AppArc};
 use crate::api::{
-    FleetAssign, FleetBucket, FleetCustomer, FleetExpiring, FleetPayment, FleetQuote, FleetSort,
-    FleetStats, FleetStatusChange, FleetStatusCount, FleetUnit, FleetUnitPage, FleetUnitRow,
-    FleetUnitsQuery,
+    FleetAssign, FleetBucket, FleetCustomer, FleetExpiring, FleetNotes, FleetPayment, FleetQuote,
+    FleetSort, FleetStats, FleetStatusChange, FleetStatusCount, FleetUnit, FleetUnitPage,
+    FleetUnitRow, FleetUnitsQuery,
 };
 use crate::error::{CmdResult, CommandError};
 use crate::state::AppState;
@@ -167,6 +167,15 @@ pub fn assign(state: &AppState, req: &FleetAssign) -> CmdResult<FleetUnit> {
     unit(state, &req.serial)
 }
 
+/// Replace a unit's notes through `Ledger::set_notes` (trimmed, bounded, audited).
+pub fn set_notes(state: &AppState, req: &FleetNotes) -> CmdResult<FleetUnit> {
+    let operator = trimmed(req.operator.as_deref());
+    with_ledger(state, |l| {
+        Ok(l.set_notes(&req.serial, &req.notes, operator.as_deref())?)
+    })?;
+    unit(state, &req.serial)
+}
+
 /// Move a unit to another status (audited with who and why; both required).
 pub fn set_status(state: &AppState, req: &FleetStatusChange) -> CmdResult<FleetUnit> {
     let status = Status::parse(req.status.trim())?;
@@ -287,6 +296,13 @@ pub async fn fleet_unit(state: AppArc<'_>, serial: String) -> CmdResult<FleetUni
 pub async fn fleet_assign(state: AppArc<'_>, req: FleetAssign) -> CmdResult<FleetUnit> {
     let state = Arc::clone(&state);
     blocking(move || assign(&state, &req)).await
+}
+
+/// `fleet_set_notes`: see [`set_notes`].
+#[tauri::command]
+pub async fn fleet_set_notes(state: AppArc<'_>, req: FleetNotes) -> CmdResult<FleetUnit> {
+    let state = Arc::clone(&state);
+    blocking(move || set_notes(&state, &req)).await
 }
 
 /// `fleet_set_status`: see [`set_status`].

@@ -110,8 +110,9 @@ export const onStationProgress = (f: (s: StationStep) => void): Promise<Unlisten
   listen<StationStep>("station://progress", (e) => f(e.payload));
 export const onStationBatch = (f: (u: BatchUnit) => void): Promise<UnlistenFn> =>
   listen<BatchUnit>("station://batch", (e) => f(e.payload));
-// Fleet (commands::fleet): sorted units, unit detail, assigning, status, quotes, overview.
+// Fleet (commands::fleet): sorted units, unit detail, assigning, status, notes, quotes, overview.
 import type { FleetAssign } from "./bindings/FleetAssign";
+import type { FleetNotes } from "./bindings/FleetNotes";
 import type { FleetQuote } from "./bindings/FleetQuote";
 import type { FleetStats } from "./bindings/FleetStats";
 import type { FleetStatusChange } from "./bindings/FleetStatusChange";
@@ -123,6 +124,7 @@ export const fleetUnits = (query: FleetUnitsQuery) => call<FleetUnitPage>("fleet
 export const fleetUnit = (serial: string) => call<FleetUnit>("fleet_unit", { serial });
 export const fleetAssign = (req: FleetAssign) => call<FleetUnit>("fleet_assign", { req });
 export const fleetSetStatus = (req: FleetStatusChange) => call<FleetUnit>("fleet_set_status", { req });
+export const fleetSetNotes = (req: FleetNotes) => call<FleetUnit>("fleet_set_notes", { req });
 export const fleetQuote = (serial: string, amount: string) => call<FleetQuote>("fleet_quote", { serial, amount });
 export const fleetStats = (weeks: number, weekly: boolean, tzOffsetSecs: number) =>
   call<FleetStats>("fleet_stats", { weeks, weekly, tzOffsetSecs });

@@ -138,6 +138,9 @@ export async function showUnit(serial: string): Promise<void> {
         s.statusError = undefined;
         s.statusErrors = {};
         s.statusChange = { status: "", operator: s.statusChange.operator, reason: "" };
+        s.notesDraft = fleetUnit.notes ?? "";
+        s.notesError = undefined;
+        s.notesSaved = false;
         const c = fleetUnit.customer;
         s.assign = {
           name: c?.name ?? "",
@@ -335,6 +338,35 @@ async function changeStatus(): Promise<void> {
     if (BackendError.from(e).code === "LEDGER_CLOSED") await refreshLedger();
   } finally {
     update((s) => (s.statusBusy = false));
+  }
+}
+
+/** The ledger's limit (paygo `ledger::NOTES_MAX`, characters). */
+const NOTES_MAX = 2000;
+
+async function saveNotes(): Promise<void> {
+  const serial = state.unit?.serial;
+  if (!serial) return;
+  const notes = state.notesDraft;
+  update((s) => {
+    s.notesError = undefined;
+    s.notesBusy = true;
+    s.notesSaved = false;
+  });
+  try {
+    // The operator of the status form, if one was typed: the audit row names who wrote it.
+    const operator = state.statusChange.operator.trim() || state.assign.operator.trim() || null;
+    const fu = await backend.fleetSetNotes({ serial, notes, operator });
+    update((s) => {
+      s.fleetUnit = fu;
+      s.notesDraft = fu.notes ?? "";
+      s.notesSaved = true;
+    });
+  } catch (e) {
+    update((s) => (s.notesError = BackendError.from(e)));
+    if (BackendError.from(e).code === "LEDGER_CLOSED") await refreshLedger();
+  } finally {
+    update((s) => (s.notesBusy = false));
   }
 }
 
@@ -814,6 +846,44 @@ function customerSection(): HTMLElement | null {
           errorBox(state.statusError, "status-error"),
         )
       : null,
+    h(
+      "details",
+      { class: "unit-edit", ...details("notes", false) },
+      h("summary", { "data-testid": "notes-open" }, t("unit.notesEdit")),
+      h(
+        "form",
+        {
+          class: "form",
+          novalidate: true,
+          onsubmit: (e: Event) => {
+            e.preventDefault();
+            void saveNotes();
+          },
+        },
+        h(
+          "textarea",
+          {
+            id: "notesText",
+            "data-testid": "notesText",
+            rows: 4,
+            maxlength: NOTES_MAX,
+            placeholder: t("unit.notesPlaceholder"),
+            oninput: (e: Event) => {
+              state.notesDraft = (e.target as HTMLTextAreaElement).value;
+              state.notesSaved = false;
+            },
+          },
+          state.notesDraft,
+        ),
+        h(
+          "div",
+          { class: "buttons" },
+          h("button", { type: "submit", disabled: state.notesBusy, "data-testid": "notes-submit" }, state.notesBusy ? t("busy") : t("unit.notesSave")),
+          state.notesSaved ? h("span", { class: "muted", "data-testid": "notes-saved" }, t("unit.notesSaved")) : null,
+        ),
+      ),
+      errorBox(state.notesError, "notes-error"),
+    ),
   );
 }
 

@@ -102,6 +102,14 @@ pub enum LedgerError {
         /// What to issue instead.
         advice: &'static str,
     },
+    /// Unit notes longer than [`super::NOTES_MAX`] characters.
+    #[error("notes are limited to {max} characters ({got} given)")]
+    NotesTooLong {
+        /// The limit.
+        max: usize,
+        /// What was given.
+        got: usize,
+    },
     /// A setting name the ledger does not know.
     #[error("unknown setting {0:?} (known: serial_pattern, tariffs, autolock_minutes)")]
     UnknownSetting(String),
@@ -178,6 +186,7 @@ impl LedgerError {
             LedgerError::BadAmount(_) => "BAD_AMOUNT",
             LedgerError::BadPattern(_) => "BAD_SERIAL_PATTERN",
             LedgerError::TokenWouldRepeat { .. } => "TOKEN_WOULD_REPEAT",
+            LedgerError::NotesTooLong { .. } => "NOTES_TOO_LONG",
             LedgerError::UnknownPending(_) => "UNKNOWN_PENDING",
             LedgerError::UnknownSetting(_) => "UNKNOWN_SETTING",
             LedgerError::Invalid(e) => e.code(),

@@ -692,6 +692,9 @@ struct ChainCycle {
     checked: u32,
 }
 
+/// Longest unit notes, in characters (a few paragraphs: where the unit is, who to call).
+pub const NOTES_MAX: usize = 2_000;
+
 /// How many counts later a repeat still matters. A device's count moves by one or two per
 /// token, so 10 000 counts is a token a day for over 13 years; a token that comes back only
 /// after that is as good as unique (chains typically repeat after tens of thousands of counts).
@@ -1314,6 +1317,47 @@ impl Ledger {
             "status",
             Some(serial),
             &json!({"from": row.status.as_str(), "to": status.as_str(), "reason": reason}),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Replace a unit's free-text notes (blank clears them). Audited with who changed them and
+    /// the lengths, not the text: the audit log is append-only and notes may name people.
+    pub fn set_notes(&mut self, serial: &str, notes: &str, operator: Option<&str>) -> Result<()> {
+        let notes = notes.trim();
+        let got = notes.chars().count();
+        if got > NOTES_MAX {
+            return Err(LedgerError::NotesTooLong {
+                max: NOTES_MAX,
+                got,
+            });
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let row = load_unit(&tx, serial)?;
+        let before: Option<String> =
+            tx.query_row("SELECT notes FROM units WHERE id = ?1", [row.id], |r| {
+                r.get(0)
+            })?;
+        let notes = (!notes.is_empty()).then_some(notes);
+        if before.as_deref() == notes {
+            return Ok(());
+        }
+        tx.execute(
+            "UPDATE units SET notes = ?2, updated_at = ?3 WHERE id = ?1",
+            params![row.id, notes, now()],
+        )?;
+        audit::append(
+            &tx,
+            operator,
+            "notes",
+            Some(serial),
+            &json!({
+                "from_chars": before.as_deref().map_or(0, |b| b.chars().count()),
+                "to_chars": got,
+            }),
         )?;
         tx.commit()?;
         Ok(())

@@ -775,3 +775,43 @@ fn a_chain_repeating_only_after_the_horizon_is_used() {
         assert_eq!(row, (field, found.0, found.1, checked), "{serial}");
     }
 }
+
+/// Notes are trimmed, bounded, cleared by a blank text, audited by length (not text), and an
+/// unchanged text writes nothing.
+#[test]
+fn unit_notes_are_set_cleared_bounded_and_audited() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut l, _) = new_ledger(dir.path());
+    l.add_unit(&unit("N-1", 1), None).expect("add");
+    let audit = |l: &Ledger| l.audit_rows().expect("audit").len();
+    let start = audit(&l);
+    l.set_notes("N-1", "  Near the well  ", Some("ana"))
+        .expect("set");
+    assert_eq!(
+        l.unit("N-1").unwrap().notes.as_deref(),
+        Some("Near the well")
+    );
+    let row = l.audit_rows().expect("audit").pop().expect("row");
+    assert_eq!(
+        (row.action.as_str(), row.actor.as_deref()),
+        ("notes", Some("ana"))
+    );
+    assert!(!row.detail.contains("well"), "{}", row.detail);
+    assert_eq!(audit(&l), start + 1);
+    l.set_notes("N-1", "Near the well", Some("ana"))
+        .expect("same");
+    assert_eq!(audit(&l), start + 1, "an unchanged note writes nothing");
+    // 2 000 characters (not bytes) fit; one more does not, and changes nothing.
+    let long = "é".repeat(2_000);
+    l.set_notes("N-1", &long, None).expect("2000 chars");
+    let err = l
+        .set_notes("N-1", &format!("{long}é"), None)
+        .expect_err("too long");
+    assert_eq!(err.code(), "NOTES_TOO_LONG");
+    assert_eq!(l.unit("N-1").unwrap().notes.as_deref(), Some(long.as_str()));
+    l.set_notes("N-1", "   ", None).expect("clear");
+    assert_eq!(l.unit("N-1").unwrap().notes, None);
+    assert_eq!(code(l.set_notes("NOPE", "x", None)), "UNKNOWN_UNIT");
+    let report = l.verify().expect("verify");
+    assert!(report.ok, "{:?}", report.problems);
+}

@@ -101,6 +101,30 @@ fn ledger_commands_print_json_and_stable_error_codes() {
     );
     assert!(ok, "{v}");
     assert_eq!(v["total"], 1);
+    let (ok, v) = paygo(
+        &l,
+        None,
+        &[
+            "unit",
+            "notes",
+            "SN-1",
+            "  Behind the school; call Amina first. ",
+            "--operator",
+            "ana",
+        ],
+    );
+    assert!(ok, "{v}");
+    assert_eq!(v["notes"], "Behind the school; call Amina first.");
+    let too_long = "x".repeat(2_001);
+    let (ok, v) = paygo(&l, None, &["unit", "notes", "SN-1", &too_long]);
+    assert!(!ok);
+    assert_eq!(v["error"]["code"], "NOTES_TOO_LONG");
+    let (ok, v) = paygo(&l, None, &["unit", "show", "SN-1"]);
+    assert!(ok, "{v}");
+    assert_eq!(v["notes"], "Behind the school; call Amina first.");
+    let (ok, v) = paygo(&l, None, &["unit", "notes", "SN-1", ""]);
+    assert!(ok, "{v}");
+    assert_eq!(v["notes"], Value::Null);
     let (ok, v) = paygo(&l, None, &["ledger", "verify"]);
     assert!(ok, "{v}");
     assert_eq!(v["ok"], true);

@@ -1,4 +1,4 @@
-//! `paygo unit list|show|assign|add`.
+//! `paygo unit list|show|assign|add|notes`.
 
 use crate::print_json;
 use clap::{Args, Subcommand};
@@ -19,6 +19,16 @@ pub enum UnitCommand {
     Assign(AssignArgs),
     /// Add an existing device (it already holds the key).
     Add(AddArgs),
+    /// Replace a unit's notes (an empty text clears them).
+    Notes {
+        /// Serial.
+        serial: String,
+        /// The new notes.
+        text: String,
+        /// Who does it.
+        #[arg(long)]
+        operator: Option<String>,
+    },
 }
 
 #[derive(Args)]
@@ -133,6 +143,9 @@ pub fn run(command: UnitCommand, json: bool, ledger_arg: Option<PathBuf>) -> Res
                 if let Some(c) = &info.customer {
                     println!("customer {}", c.name);
                 }
+                if let Some(n) = &info.notes {
+                    println!("notes {n}");
+                }
                 for t in &info.recent_tokens {
                     println!(
                         "  #{} {} {}",
@@ -176,6 +189,23 @@ pub fn run(command: UnitCommand, json: bool, ledger_arg: Option<PathBuf>) -> Res
                 print_json(&serde_json::json!({"unit": a.serial, "status": "provisioned"}));
             } else {
                 println!("{} added", a.serial);
+            }
+        }
+        UnitCommand::Notes {
+            serial,
+            text,
+            operator,
+        } => {
+            let mut l = crate::ledger::open(ledger_arg, false)?;
+            l.set_notes(&serial, &text, operator.as_deref())?;
+            let notes = l.unit(&serial)?.notes;
+            if json {
+                print_json(&serde_json::json!({"unit": serial, "notes": notes}));
+            } else {
+                println!(
+                    "{serial}: notes {}",
+                    if notes.is_some() { "saved" } else { "cleared" }
+                );
             }
         }
     }
