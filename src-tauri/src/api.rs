@@ -1047,6 +1047,10 @@ pub struct ExportRequest {
     pub with_tokens: bool,
     /// Who exports (audit log).
     pub operator: Option<String>,
+    /// Only units in this lifecycle status; `None` for every status.
+    pub status: Option<String>,
+    /// Only these serials; empty for all (not together with `status`).
+    pub serials: Vec<String>,
 }
 
 /// What an export wrote.

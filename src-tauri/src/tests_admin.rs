@@ -87,6 +87,8 @@ fn export_req(kind: ExportKind, path: &Path) -> ExportRequest {
         bundle_passphrase_again: None,
         with_tokens: false,
         operator: Some("amina".into()),
+        status: None,
+        serials: Vec::new(),
     }
 }
 
@@ -409,6 +411,68 @@ fn device_csv_export_needs_the_supervisor_pin_once_set() {
     assert!(!std::fs::read_to_string(&tokens)
         .unwrap()
         .contains(&KEY[..24]));
+}
+
+/// A handover of some units: by serial (as pasted, duplicates and blanks ignored) or by
+/// status; never both, never an unknown serial, never an empty file.
+#[test]
+fn exports_take_all_units_a_status_or_a_list_of_serials() {
+    let dir = TempDir::new("admin", "selection");
+    let (a, _) = app(&dir, "a.sqlite", &[("S-1", 1), ("S-2", 2), ("S-3", 3)]);
+    a.ledger()
+        .as_mut()
+        .unwrap()
+        .set_status("S-3", paygo::ledger::Status::Returned, "ana", "came back")
+        .unwrap();
+    let kdf = KdfParams::INSECURE_FOR_TESTS;
+    let serials_in = |path: &Path| -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap().to_string())
+            .collect()
+    };
+    let out = |name: &str| dir.join(name);
+
+    let mut req = export_req(ExportKind::OpenpaygoCsv, &out("listed.csv"));
+    req.serials = vec![" S-2 ".into(), "".into(), "S-1".into(), "S-2".into()];
+    let done = transfer::export(&a, &req, kdf).unwrap();
+    assert_eq!(done.units, 2);
+    assert_eq!(serials_in(&out("listed.csv")), ["S-1", "S-2"]);
+
+    let mut req = export_req(ExportKind::TokensCsv, &out("returned.csv"));
+    req.status = Some("returned".into());
+    assert_eq!(transfer::export(&a, &req, kdf).unwrap().units, 1);
+
+    let mut req = export_req(ExportKind::OpenpaygoCsv, &out("all.csv"));
+    assert_eq!(transfer::export(&a, &req, kdf).unwrap().units, 3);
+
+    req.path = out("both.csv").display().to_string();
+    req.status = Some("returned".into());
+    req.serials = vec!["S-1".into()];
+    assert_eq!(
+        transfer::export(&a, &req, kdf).unwrap_err().code,
+        "BAD_SELECTION"
+    );
+    req.status = None;
+    req.serials = vec!["S-1".into(), "S-9".into()];
+    assert_eq!(
+        transfer::export(&a, &req, kdf).unwrap_err().code,
+        "UNKNOWN_UNIT"
+    );
+    req.serials = Vec::new();
+    req.status = Some("unlocked".into());
+    assert_eq!(
+        transfer::export(&a, &req, kdf).unwrap_err().code,
+        "NOTHING_TO_EXPORT"
+    );
+    req.status = Some("gone".into());
+    assert_eq!(
+        transfer::export(&a, &req, kdf).unwrap_err().code,
+        "BAD_STATUS"
+    );
+    assert!(!out("both.csv").exists(), "a refused export writes nothing");
 }
 
 #[test]

@@ -379,6 +379,21 @@ async function main() {
   console.log(`e2e: ${imported}`);
   await shot("30-import-export");
   rmSync(csvPath, { force: true });
+  // A handover of two units by serial (as pasted from a batch report).
+  const handoverPath = join(tmpdir(), `openpaygo-e2e-${process.pid}-handover.csv`);
+  rmSync(handoverPath, { force: true });
+  await wd("POST", s("/execute/sync"), {
+    script:
+      "const e = document.querySelector('[data-testid=export-scope]'); e.value = 'serials'; e.dispatchEvent(new Event('change')); return 1",
+    args: [],
+  });
+  await type(tid("export-serials"), "SN-000002 SN-000001, SN-000002");
+  await type(tid("exportPath"), handoverPath);
+  await click(tid("export-submit"));
+  await waitFor(tid("export-done"), (x) => x.includes(handoverPath) && x.includes("Wrote 2 units"));
+  const handover = readFileSync(handoverPath, "utf8").trim().split(/\r?\n/).slice(1).map((l) => l.split(",")[0]);
+  check(handover.join(" ") === "SN-000001 SN-000002", `the handover holds the two serials (got ${handover})`);
+  rmSync(handoverPath, { force: true });
   mark("import_export");
 
   // Verify: the audit chain of everything above holds.

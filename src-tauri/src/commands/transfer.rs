@@ -15,7 +15,7 @@ use crate::error::{CmdResult, CommandError};
 use crate::state::AppState;
 use paygo::ledger::{
     BundleError, ImportOptions, ImportPhase, ImportProgress, ImportReport, KdfParams, Ledger,
-    LedgerError, Passphrase, Selection,
+    LedgerError, Passphrase, Selection, Status,
 };
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -233,6 +233,7 @@ pub fn export(
         ));
     }
     let op = trimmed(&req.operator);
+    let sel = selection(req)?;
     with_ledger(state, |l| {
         let (bytes, summary, raw_keys) = match req.kind {
             ExportKind::OpenpaygoCsv => {
@@ -247,11 +248,11 @@ pub fn export(
                         return Err(LedgerError::WrongSupervisorPin.into());
                     }
                 }
-                let (bytes, summary) = l.export_openpaygo_csv(&Selection::All, op)?;
+                let (bytes, summary) = l.export_openpaygo_csv(&sel, op)?;
                 (bytes, summary, true)
             }
             ExportKind::TokensCsv => {
-                let (bytes, summary) = l.export_tokens_csv(&Selection::All, op)?;
+                let (bytes, summary) = l.export_tokens_csv(&sel, op)?;
                 (Zeroizing::new(bytes), summary, false)
             }
             ExportKind::Bundle => {
@@ -270,10 +271,16 @@ pub fn export(
                     return Err(LedgerError::Bundle(BundleError::SamePassphrase).into());
                 }
                 let (bytes, summary) =
-                    l.export_bundle(&Selection::All, req.with_tokens, &pass, bundle_kdf, op)?;
+                    l.export_bundle(&sel, req.with_tokens, &pass, bundle_kdf, op)?;
                 (Zeroizing::new(bytes), summary, false)
             }
         };
+        if summary.serials.is_empty() {
+            return Err(CommandError::new(
+                "NOTHING_TO_EXPORT",
+                "no unit matches this choice; nothing was written",
+            ));
+        }
         paygo::ledger::write_export_file(&out, &bytes, req.overwrite)?;
         Ok(ExportDone {
             kind: req.kind,
@@ -285,6 +292,26 @@ pub fn export(
             raw_keys,
         })
     })
+}
+
+/// Which units an export takes: all, one status, or a list of serials.
+fn selection(req: &ExportRequest) -> CmdResult<Selection> {
+    let status = trimmed(&req.status);
+    let serials: Vec<String> = req
+        .serials
+        .iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    match (status, serials.is_empty()) {
+        (Some(_), false) => Err(CommandError::new(
+            "BAD_SELECTION",
+            "choose the units by status or by serial, not both",
+        )),
+        (Some(status), true) => Ok(Selection::Status(Status::parse(status)?)),
+        (None, false) => Ok(Selection::Serials(serials)),
+        (None, true) => Ok(Selection::All),
+    }
 }
 
 /// Recompute the audit hash chain and the token invariants. Needs no passphrase: when the

@@ -6,6 +6,7 @@ import {
   checkImport,
   checkPinChange,
   checkTariffs,
+  parseSerialList,
   exportKindKey,
   EXPORT_KINDS,
   formatDuration,
@@ -19,6 +20,9 @@ import { hasKey } from "./i18n";
 
 const exportForm = (over: Partial<ExportForm> = {}): ExportForm => ({
   kind: "openpaygo-csv",
+  scope: "all",
+  status: "",
+  serials: "",
   path: " /tmp/units.csv ",
   overwrite: false,
   supervisorPin: "",
@@ -84,7 +88,31 @@ describe("progressPercent", () => {
   });
 });
 
+describe("parseSerialList", () => {
+  it("splits a pasted list and drops blanks and repeats", () => {
+    expect(parseSerialList(" SN-1, SN-2;SN-3\nSN-1\t\r\nSN-4 ")).toEqual(["SN-1", "SN-2", "SN-3", "SN-4"]);
+    expect(parseSerialList(" ,; \n")).toEqual([]);
+  });
+});
+
 describe("checkExport", () => {
+  it("takes all units, one status or the serials listed", () => {
+    const all = checkExport(exportForm({ status: "active", serials: "X" }), false);
+    expect(all.ok && [all.value.status, all.value.serials]).toEqual([null, []]);
+    const byStatus = checkExport(exportForm({ scope: "status", status: "returned", serials: "X" }), false);
+    expect(byStatus.ok && [byStatus.value.status, byStatus.value.serials]).toEqual(["returned", []]);
+    const listed = checkExport(exportForm({ scope: "serials", serials: "SN-2 SN-1, SN-2" }), false);
+    expect(listed.ok && [listed.value.status, listed.value.serials]).toEqual([null, ["SN-2", "SN-1"]]);
+    expect(checkExport(exportForm({ scope: "serials", serials: " , " }), false)).toEqual({
+      ok: false,
+      errors: { exportSerials: "valid.required" },
+    });
+    expect(checkExport(exportForm({ scope: "status", status: "" }), false)).toEqual({
+      ok: false,
+      errors: { exportStatus: "valid.required" },
+    });
+  });
+
   it("needs the supervisor PIN for device keys only when one is set", () => {
     const noPin = checkExport(exportForm(), false);
     expect(noPin.ok && noPin.value).toMatchObject({ path: "/tmp/units.csv", supervisorPin: null, bundlePassphrase: null, withTokens: false });

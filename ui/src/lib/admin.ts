@@ -60,8 +60,27 @@ export function progressPercent(e: ImportProgressEvent | undefined): number {
   return Math.round((e.phase === "write" ? 50 : 0) + part * 50);
 }
 
+/** Which units an export takes. */
+export type ExportScope = "all" | "status" | "serials";
+export const EXPORT_SCOPES: ExportScope[] = ["all", "status", "serials"];
+
+/** Serials as pasted from a batch report or a list: split on spaces, commas, semicolons and
+ * lines; blanks and repeats dropped, first order kept. */
+export function parseSerialList(text: string): string[] {
+  const out: string[] = [];
+  for (const s of text.split(/[\s,;]+/)) {
+    if (s !== "" && !out.includes(s)) out.push(s);
+  }
+  return out;
+}
+
 export interface ExportForm {
   kind: ExportKind;
+  scope: ExportScope;
+  /** The status when `scope` is "status". */
+  status: string;
+  /** The serials as typed when `scope` is "serials". */
+  serials: string;
   path: string;
   overwrite: boolean;
   supervisorPin: string;
@@ -81,6 +100,9 @@ export function checkExport(f: ExportForm, pinSet: boolean): Checked<ExportReque
     if ([...f.pass1].length < MIN_PASSPHRASE) errors.exportPass1 = "ledger.tooShort";
     else if (f.pass1 !== f.pass2) errors.exportPass2 = "ledger.mismatch";
   }
+  const serials = f.scope === "serials" ? parseSerialList(f.serials) : [];
+  if (f.scope === "serials" && serials.length === 0) errors.exportSerials = "valid.required";
+  if (f.scope === "status" && f.status.trim() === "") errors.exportStatus = "valid.required";
   if (Object.keys(errors).length > 0) return { ok: false, errors };
   const bundle = f.kind === "bundle";
   return {
@@ -94,6 +116,8 @@ export function checkExport(f: ExportForm, pinSet: boolean): Checked<ExportReque
       bundlePassphraseAgain: bundle ? f.pass2 : null,
       withTokens: bundle && f.withTokens,
       operator: optional(f.operator),
+      status: f.scope === "status" ? f.status.trim() : null,
+      serials,
     },
   };
 }

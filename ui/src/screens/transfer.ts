@@ -17,6 +17,7 @@ import {
   checkExport,
   checkImport,
   EXPORT_KINDS,
+  EXPORT_SCOPES,
   exportKindKey,
   IMPORT_KINDS,
   importKindKey,
@@ -24,11 +25,12 @@ import {
   progressPercent,
   sameImport,
   type ExportForm,
+  type ExportScope,
   type ImportForm,
 } from "../lib/admin";
 import { h } from "../lib/dom";
 import { t } from "../lib/i18n";
-import { formatTime } from "../lib/ledger";
+import { formatTime, UNIT_STATUSES } from "../lib/ledger";
 import type { Errors } from "../lib/validate";
 import { state, update } from "../store";
 import { checkbox, errorBox, field, textInput } from "./common";
@@ -61,7 +63,19 @@ const st: TransferState = {
   impErrors: {},
   importing: false,
   cancelling: false,
-  exp: { kind: "openpaygo-csv", path: "", overwrite: false, supervisorPin: "", pass1: "", pass2: "", withTokens: false, operator: "" },
+  exp: {
+    kind: "openpaygo-csv",
+    scope: "all",
+    status: "active",
+    serials: "",
+    path: "",
+    overwrite: false,
+    supervisorPin: "",
+    pass1: "",
+    pass2: "",
+    withTokens: false,
+    operator: "",
+  },
   expErrors: {},
   exporting: false,
   pinSet: false,
@@ -351,6 +365,59 @@ function exportCard(): HTMLElement {
         st.expErrors,
       ),
       f.kind === "openpaygo-csv" ? h("div", { class: "error warn", role: "note", "data-testid": "export-warning" }, t("transfer.keysWarning")) : null,
+      field(
+        "exportScope",
+        "transfer.scope",
+        h(
+          "select",
+          {
+            id: "exportScope",
+            "data-testid": "export-scope",
+            onchange: (e: Event) =>
+              update(() => {
+                f.scope = (e.target as HTMLSelectElement).value as ExportScope;
+                st.expErrors = {};
+              }),
+          },
+          EXPORT_SCOPES.map((k) => h("option", { value: k, selected: k === f.scope }, t(`transfer.scope.${k}`))),
+        ),
+        st.expErrors,
+      ),
+      f.scope === "status"
+        ? field(
+            "exportStatus",
+            "transfer.status",
+            h(
+              "select",
+              {
+                id: "exportStatus",
+                "data-testid": "export-status",
+                onchange: (e: Event) => (f.status = (e.target as HTMLSelectElement).value),
+              },
+              UNIT_STATUSES.filter((x) => x !== "provisioning").map((x) => h("option", { value: x, selected: x === f.status }, x)),
+            ),
+            st.expErrors,
+          )
+        : null,
+      f.scope === "serials"
+        ? field(
+            "exportSerials",
+            "transfer.serials",
+            h(
+              "textarea",
+              {
+                id: "exportSerials",
+                "data-testid": "export-serials",
+                class: "mono",
+                rows: 3,
+                placeholder: "SN-000001, SN-000002 …",
+                oninput: (e: Event) => (f.serials = (e.target as HTMLTextAreaElement).value),
+              },
+              f.serials,
+            ),
+            st.expErrors,
+          )
+        : null,
       field("exportPath", "transfer.path", textInput("exportPath", f.path, (v) => (f.path = v), { class: "mono", placeholder: t("transfer.pathPlaceholder") }), st.expErrors),
       f.kind === "openpaygo-csv" && st.pinSet
         ? field("exportPin", "form.supervisorPin", textInput("exportPin", f.supervisorPin, (v) => (f.supervisorPin = v), { type: "password", inputmode: "numeric" }), st.expErrors)

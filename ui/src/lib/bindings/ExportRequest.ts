@@ -36,4 +36,12 @@ withTokens: boolean,
 /**
  * Who exports (audit log).
  */
-operator: string | null, };
+operator: string | null, 
+/**
+ * Only units in this lifecycle status; `None` for every status.
+ */
+status: string | null, 
+/**
+ * Only these serials; empty for all (not together with `status`).
+ */
+serials: Array<string>, };
