@@ -491,6 +491,8 @@ async function main() {
   await click(tid("notes-submit"));
   await waitFor(tid("notes-saved"));
   await waitFor(tid("unit-notes"), (x) => x === "Behind the school. Ask for Awa.");
+  await reveal(tid("notesText"));
+  await shot("42-unit-notes");
   mark("unit_notes");
 
   mark("done");
