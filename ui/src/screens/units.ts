@@ -865,6 +865,7 @@ function customerSection(): HTMLElement | null {
           {
             id: "notesText",
             "data-testid": "notesText",
+            "aria-label": t("unit.notes"),
             rows: 4,
             maxlength: NOTES_MAX,
             placeholder: t("unit.notesPlaceholder"),
