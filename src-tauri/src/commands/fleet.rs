@@ -4,7 +4,7 @@
 //! `#[tauri::command]` only unpacks and delegates.
 
 use super::ledger::{format_milli, with_ledger, DEFAULT_PAGE_SIZE};
-use super::{blocking, AppArc};
+use super::{blocking, trimmed, AppArc};
 use crate::api::{
     FleetAssign, FleetBucket, FleetCustomer, FleetExpiring, FleetNotes, FleetPayment, FleetQuote,
     FleetSort, FleetStats, FleetStatusChange, FleetStatusCount, FleetUnit, FleetUnitPage,
@@ -29,12 +29,6 @@ fn sort_of(s: FleetSort) -> UnitSort {
         FleetSort::CreditUntil => UnitSort::CreditUntil,
         FleetSort::LastToken => UnitSort::LastToken,
     }
-}
-
-fn trimmed(text: Option<&str>) -> Option<String> {
-    text.map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
 }
 
 fn u32_of(n: u64) -> u32 {

@@ -2,7 +2,7 @@
 //! The open [`Ledger`] lives in [`AppState`]; device keys stay inside it (sealed in the file,
 //! unsealed only while issuing) and no response carries one.
 
-use super::{blocking, AppArc};
+use super::{blocking, trimmed, AppArc};
 use crate::api::{
     IssueWarning, LedgerAction, LedgerIssueRequest, LedgerIssued, LedgerStatus, TokenRow,
     UnitDetail, UnitListPage, UnitRow,
@@ -189,15 +189,8 @@ pub fn detail(state: &AppState, serial: &str) -> CmdResult<UnitDetail> {
     })
 }
 
-fn trimmed(text: &Option<String>) -> Option<String> {
-    text.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-}
-
 fn days(text: &Option<String>) -> CmdResult<f64> {
-    match trimmed(text) {
+    match trimmed(text.as_deref()) {
         Some(t) => Ok(token::parse_days(&t)?),
         None => Err(CommandError::new(
             "BAD_DAYS",
@@ -208,7 +201,7 @@ fn days(text: &Option<String>) -> CmdResult<f64> {
 
 /// Issue the next token for `req.serial`. Returns only after the ledger committed it.
 pub fn issue(state: &AppState, req: &LedgerIssueRequest) -> CmdResult<LedgerIssued> {
-    let amount_milli = trimmed(&req.amount)
+    let amount_milli = trimmed(req.amount.as_deref())
         .map(|a| ledger::parse_milli(&a))
         .transpose()?;
     let action =
@@ -223,11 +216,11 @@ pub fn issue(state: &AppState, req: &LedgerIssueRequest) -> CmdResult<LedgerIssu
         };
     let issue_req = IssueRequest {
         action,
-        payment_ref: trimmed(&req.payment_ref),
+        payment_ref: trimmed(req.payment_ref.as_deref()),
         amount_milli,
-        operator: trimmed(&req.operator),
-        reason: trimmed(&req.reason),
-        supervisor_pin: trimmed(&req.supervisor_pin),
+        operator: trimmed(req.operator.as_deref()),
+        reason: trimmed(req.reason.as_deref()),
+        supervisor_pin: trimmed(req.supervisor_pin.as_deref()),
         extended: req.extended,
     };
     with_ledger(state, |l| {
@@ -273,7 +266,7 @@ pub fn add(
         restricted: false,
         divider: 1,
     };
-    let operator = trimmed(&operator);
+    let operator = trimmed(operator.as_deref());
     with_ledger(state, |l| Ok(l.add_unit(&unit, operator.as_deref())?))?;
     detail(state, serial)
 }

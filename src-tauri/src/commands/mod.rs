@@ -21,6 +21,13 @@ use std::sync::Arc;
 /// The app's managed state as commands take it.
 pub(crate) type AppArc<'a> = tauri::State<'a, Arc<AppState>>;
 
+/// An optional text field as typed: trimmed, and `None` when blank.
+pub(crate) fn trimmed(text: Option<&str>) -> Option<String> {
+    text.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
 /// Run blocking I/O (serial ports, waiting for a simulator) off the main thread.
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> CmdResult<T> + Send + 'static,

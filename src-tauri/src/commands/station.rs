@@ -7,7 +7,7 @@
 //! Keys and starting codes are drawn and kept by `paygo::station::provision`; nothing here
 //! returns either.
 
-use super::{blocking, AppArc};
+use super::{blocking, trimmed, AppArc};
 use crate::api::{
     events, BatchResult, BatchUnit, ChipView, DetectedPort, FirmwareImage, FlashDone, FlashEvent,
     FlashImageRequest, FlashSetup, ImageCheck, ProbeView, ProvisionRequest, ProvisionedUnit,
@@ -99,13 +99,6 @@ fn request_cancel(slot: &Mutex<Option<Arc<AtomicBool>>>) -> bool {
         }
         None => false,
     }
-}
-
-fn trimmed(text: &Option<String>) -> Option<String> {
-    text.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
 }
 
 fn clamp32(n: u64) -> u32 {
@@ -251,7 +244,7 @@ fn flash_request(req: &FlashImageRequest) -> CmdResult<FlashRequest> {
         ));
     }
     Ok(FlashRequest {
-        probe: match trimmed(&req.probe_serial) {
+        probe: match trimmed(req.probe_serial.as_deref()) {
             Some(serial) => ProbeSelector::Serial(serial),
             None => ProbeSelector::Any,
         },
@@ -393,8 +386,8 @@ fn no_device() -> CommandError {
 
 fn options(model: &Option<String>, operator: &Option<String>) -> ProvisionOptions {
     ProvisionOptions {
-        model: trimmed(model),
-        operator: trimmed(operator),
+        model: trimmed(model.as_deref()),
+        operator: trimmed(operator.as_deref()),
         patience: PATIENCE,
         // Serial from the ledger's `serial_pattern` setting (else the default), count 1.
         ..ProvisionOptions::default()

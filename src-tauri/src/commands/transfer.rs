@@ -5,7 +5,7 @@
 //! twice) and turns the back-end's progress callback into events and a Cancel.
 
 use super::ledger::{resolve_path, with_ledger, MIN_PASSPHRASE};
-use super::{blocking, AppArc};
+use super::{blocking, trimmed, AppArc};
 use crate::api::{
     AuditRowView, ExportDone, ExportKind, ExportRequest, ImportDone, ImportKind, ImportPreview,
     ImportProblem, ImportProgressEvent, ImportRequest, VerifyProblem, VerifyView,
@@ -210,10 +210,6 @@ pub fn import(
     })
 }
 
-fn trimmed(s: &Option<String>) -> Option<&str> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
 /// Write an export to `req.path` (owner-only, never half a file). The OpenPAYGO CSV holds
 /// the raw device keys: it needs the supervisor PIN when one is set. A bundle needs its own
 /// passphrase, typed twice, of at least 8 characters and not the ledger's.
@@ -232,27 +228,27 @@ pub fn export(
             ),
         ));
     }
-    let op = trimmed(&req.operator);
+    let op = trimmed(req.operator.as_deref());
     let sel = selection(req)?;
     with_ledger(state, |l| {
         let (bytes, summary, raw_keys) = match req.kind {
             ExportKind::OpenpaygoCsv => {
                 if l.has_supervisor_pin()? {
-                    let pin = trimmed(&req.supervisor_pin).ok_or_else(|| {
+                    let pin = trimmed(req.supervisor_pin.as_deref()).ok_or_else(|| {
                         CommandError::new(
                             "SUPERVISOR_PIN_REQUIRED",
                             "exporting the raw device keys needs the supervisor PIN",
                         )
                     })?;
-                    if !l.verify_supervisor_pin(pin)? {
+                    if !l.verify_supervisor_pin(&pin)? {
                         return Err(LedgerError::WrongSupervisorPin.into());
                     }
                 }
-                let (bytes, summary) = l.export_openpaygo_csv(&sel, op)?;
+                let (bytes, summary) = l.export_openpaygo_csv(&sel, op.as_deref())?;
                 (bytes, summary, true)
             }
             ExportKind::TokensCsv => {
-                let (bytes, summary) = l.export_tokens_csv(&sel, op)?;
+                let (bytes, summary) = l.export_tokens_csv(&sel, op.as_deref())?;
                 (Zeroizing::new(bytes), summary, false)
             }
             ExportKind::Bundle => {
@@ -271,7 +267,7 @@ pub fn export(
                     return Err(LedgerError::Bundle(BundleError::SamePassphrase).into());
                 }
                 let (bytes, summary) =
-                    l.export_bundle(&sel, req.with_tokens, &pass, bundle_kdf, op)?;
+                    l.export_bundle(&sel, req.with_tokens, &pass, bundle_kdf, op.as_deref())?;
                 (Zeroizing::new(bytes), summary, false)
             }
         };
@@ -296,7 +292,7 @@ pub fn export(
 
 /// Which units an export takes: all, one status, or a list of serials.
 fn selection(req: &ExportRequest) -> CmdResult<Selection> {
-    let status = trimmed(&req.status);
+    let status = trimmed(req.status.as_deref());
     let serials: Vec<String> = req
         .serials
         .iter()
@@ -308,7 +304,7 @@ fn selection(req: &ExportRequest) -> CmdResult<Selection> {
             "BAD_SELECTION",
             "choose the units by status or by serial, not both",
         )),
-        (Some(status), true) => Ok(Selection::Status(Status::parse(status)?)),
+        (Some(status), true) => Ok(Selection::Status(Status::parse(&status)?)),
         (None, false) => Ok(Selection::Serials(serials)),
         (None, true) => Ok(Selection::All),
     }
