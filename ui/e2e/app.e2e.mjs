@@ -475,7 +475,7 @@ async function main() {
   await type(tid("paymentRef"), "MPESA-E2E-CY1");
   await click(tid("lissue-submit"));
   await waitFor(tid("lissue-error"), (x) => x.includes("TOKEN_WOULD_REPEAT") && x.includes("every 2 counts"));
-  await waitFor(tid("lissue-error-advice"), (x) => x.startsWith("Nothing was recorded."));
+  await waitFor(tid("lissue-error-advice"), (x) => x.startsWith("Adding days or an amount: issue one day less"));
   check((await find(tid("lissued-token"))) === null, "no token is shown for a refused issue");
   await reveal(tid("lissue-error"));
   await shot("41-token-would-repeat");
@@ -516,8 +516,9 @@ async function openUnit(serial) {
 /** Click `serial`'s row until its detail shows: the screen may redraw the list (a reload on
  * entering Units, a search) between finding the row and clicking it, and such a click is lost. */
 async function openRow(serial) {
+  // The panel's heading names the unit shown (its text also holds the picker's results).
   const shown = () =>
-    driver.exec("return document.querySelector('[data-testid=unit-detail]')?.textContent.includes(arguments[0]) === true", [serial]);
+    driver.exec("return document.querySelector('[data-testid=unit-detail] h3')?.textContent.startsWith(arguments[0]) === true", [serial]);
   await retry(`opening ${serial}`, async () => {
     const row = await find(`${tid(`unit-row-${serial}`)} td`);
     if (!row) return undefined;

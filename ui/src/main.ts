@@ -91,8 +91,10 @@ function render(): void {
   );
   // Whole-screen redraws must not cost the user their typing: keep focus and caret.
   const focused = document.activeElement;
-  const focusId = focused instanceof HTMLInputElement && focused.id ? focused.id : null;
-  const caret = focusId ? (focused as HTMLInputElement).selectionStart : null;
+  const typing = (el: Element | null): el is HTMLInputElement | HTMLTextAreaElement =>
+    el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement;
+  const focusId = typing(focused) && focused.id ? focused.id : null;
+  const caret = typing(focused) ? focused.selectionStart : null;
   // ...and their place on a long screen (the unit panel, the issued token).
   const scrollTop = drawnScreen === state.screen ? (root.querySelector("main")?.scrollTop ?? 0) : 0;
   drawnScreen = state.screen;
@@ -100,7 +102,7 @@ function render(): void {
   shell.querySelector("main")?.scrollTo({ top: scrollTop });
   if (focusId) {
     const again = document.getElementById(focusId);
-    if (again instanceof HTMLInputElement) {
+    if (typing(again)) {
       again.focus();
       if (caret !== null) again.setSelectionRange(caret, caret);
     }

@@ -18,8 +18,8 @@ describe("i18n", () => {
     expect(hasKey("result.SOMETHING_NEW")).toBe(false);
   });
   it("gives advice for the back-end codes it knows, in each language", () => {
-    expect(errorHint("en", "TOKEN_WOULD_REPEAT")).toMatch(/^Nothing was recorded\. .*one day less/);
-    expect(errorHint("fr", "TOKEN_WOULD_REPEAT")).toMatch(/^Rien n'a été enregistré\. .*un jour de moins/);
+    expect(errorHint("en", "TOKEN_WOULD_REPEAT")).toMatch(/^Adding days or an amount: issue one day less.*Setting days/);
+    expect(errorHint("fr", "TOKEN_WOULD_REPEAT")).toMatch(/^Pour ajouter des jours .*un jour de moins.*Pour fixer des jours/);
     expect(errorHint("fr", "NO_TARIFF")).toContain("tarif");
     expect(errorHint("en", "SOMETHING_NEW")).toBeUndefined();
     expect(errorHint("en", "")).toBeUndefined();

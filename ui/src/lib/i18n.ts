@@ -94,7 +94,7 @@ const en = {
   "error.title": "Error {code}",
   "error.UNEXPECTED": "Something unexpected went wrong.",
   "error.hint.TOKEN_WOULD_REPEAT":
-    "Nothing was recorded. Adding days or an amount: issue one day less (as days), then the missing day as a second token. Unlock or sync: do as the message says.",
+    "Adding days or an amount: issue one day less (as days), then the missing day as a second token. Setting days: set one day more or less. Unlock or sync: do as the message says.",
   "error.hint.NO_TARIFF": "Give the unit a tariff in its Customer section, or enter days instead of an amount.",
   "error.hint.LEDGER_BUSY": "Another program is writing to the ledger: wait a moment and try again.",
   "error.hint.WRONG_SUPERVISOR_PIN": "Ask the supervisor to type the PIN again.",
@@ -488,7 +488,7 @@ const fr: Record<Key, string> = {
   "error.title": "Erreur {code}",
   "error.UNEXPECTED": "Une erreur inattendue s'est produite.",
   "error.hint.TOKEN_WOULD_REPEAT":
-    "Rien n'a été enregistré. Pour des jours ou un montant : émettez un jour de moins (en jours), puis le jour manquant dans un second code. Pour un déverrouillage ou une synchronisation : suivez le message.",
+    "Pour ajouter des jours ou un montant : émettez un jour de moins (en jours), puis le jour manquant dans un second code. Pour fixer des jours : un jour de plus ou de moins. Pour un déverrouillage ou une synchronisation : suivez le message.",
   "error.hint.NO_TARIFF": "Donnez un tarif à l'unité dans sa section Client, ou saisissez des jours au lieu d'un montant.",
   "error.hint.LEDGER_BUSY": "Un autre programme écrit dans le registre : patientez un instant et réessayez.",
   "error.hint.WRONG_SUPERVISOR_PIN": "Demandez au superviseur de saisir à nouveau le code PIN.",

@@ -357,12 +357,15 @@ async function saveNotes(): Promise<void> {
     // The operator of the status form, if one was typed: the audit row names who wrote it.
     const operator = state.statusChange.operator.trim() || state.assign.operator.trim() || null;
     const fu = await backend.fleetSetNotes({ serial, notes, operator });
+    // Another unit opened meanwhile: its panel is not this answer's.
+    if (state.unit?.serial !== serial) return;
     update((s) => {
       s.fleetUnit = fu;
       s.notesDraft = fu.notes ?? "";
       s.notesSaved = true;
     });
   } catch (e) {
+    if (state.unit?.serial !== serial) return;
     update((s) => (s.notesError = BackendError.from(e)));
     if (BackendError.from(e).code === "LEDGER_CLOSED") await refreshLedger();
   } finally {
@@ -871,7 +874,9 @@ function customerSection(): HTMLElement | null {
             placeholder: t("unit.notesPlaceholder"),
             oninput: (e: Event) => {
               state.notesDraft = (e.target as HTMLTextAreaElement).value;
+              // Typing makes the text unsaved again (without a redraw per keystroke).
               state.notesSaved = false;
+              document.querySelector('[data-testid="notes-saved"]')?.remove();
             },
           },
           state.notesDraft,
