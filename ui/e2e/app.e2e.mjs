@@ -474,7 +474,10 @@ async function main() {
   await type(tid("ldays"), "865");
   await type(tid("paymentRef"), "MPESA-E2E-CY1");
   await click(tid("lissue-submit"));
-  await waitFor(tid("lissue-error"), (x) => x.includes("TOKEN_WOULD_REPEAT") && x.includes("every 2 counts"));
+  await waitFor(
+    tid("lissue-error"),
+    (x) => x.includes("TOKEN_WOULD_REPEAT") && x.includes("every 2 counts") && x.includes("Issue 864 days now, then 1 day"),
+  );
   await waitFor(tid("lissue-error-advice"), (x) => x.startsWith("Adding days or an amount: issue one day less"));
   check((await find(tid("lissued-token"))) === null, "no token is shown for a refused issue");
   await reveal(tid("lissue-error"));

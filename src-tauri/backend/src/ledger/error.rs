@@ -99,8 +99,8 @@ pub enum LedgerError {
         what: String,
         /// The count it would have had.
         count: u32,
-        /// What to issue instead.
-        advice: &'static str,
+        /// What to issue instead (values named in it were checked).
+        advice: String,
     },
     /// Unit notes longer than [`super::NOTES_MAX`] characters.
     #[error("notes are limited to {max} characters ({got} given)")]

@@ -1506,6 +1506,46 @@ impl Ledger {
                 ft::find_cycle(key, kind, sc, field, budget)
             });
         if let Some(c) = cycle.repeats_at(g.count) {
+            // Whether another value's token at `count` would be safe (a fresh search: refusals
+            // are rare, so their alternatives are not cached).
+            let safe = |value: u32, count: u32| {
+                let field = (u64::from(sc) % m + u64::from(value) % m) % m;
+                ChainCycle::default()
+                    .known_to(count, |budget| ft::find_cycle(key, kind, sc, field, budget))
+                    .repeats_at(count)
+                    .is_none()
+            };
+            let day = row.divider;
+            let v = g.value;
+            let days_of = |raw: u32| f64::from(raw) / f64::from(day);
+            let advice = match token_type {
+                TokenType::AddTime
+                    if v > day
+                        && safe(v - day, g.count)
+                        && ft::next_count(g.count, TokenType::AddTime)
+                            .is_ok_and(|next| safe(day, next)) =>
+                {
+                    format!(
+                        "Issue {} days now, then 1 day as a second token (both checked).",
+                        days_of(v - day)
+                    )
+                }
+                TokenType::SetTime if v > day && safe(v - day, g.count) => {
+                    format!("Set {} days instead (checked).", days_of(v - day))
+                }
+                TokenType::SetTime if v + day <= kind.max_time_value() && safe(v + day, g.count) => {
+                    format!("Set {} days instead (checked).", days_of(v + day))
+                }
+                TokenType::AddTime | TokenType::SetTime => {
+                    "Issue a slightly different number of days: each value has its own chain.".into()
+                }
+                TokenType::DisablePayg => {
+                    "This unit cannot take an unlock token safely (every later unlock token lies on the same chain); issue the longest SET_TIME instead (995 ÷ the unit's divider days).".into()
+                }
+                TokenType::CounterSync => {
+                    "Read the device's count over UART instead (paygo device readout) and record it; no sync token is needed for that.".into()
+                }
+            };
             return Err(LedgerError::TokenWouldRepeat {
                 serial: row.serial,
                 period: c.period,
@@ -1514,17 +1554,7 @@ impl Ledger {
                     None => token_type.name().to_string(),
                 },
                 count: g.count,
-                advice: match token_type {
-                    TokenType::AddTime | TokenType::SetTime => {
-                        "Issue a slightly different number of days (for example one day less now and one day more in a second token): each value has its own chain."
-                    }
-                    TokenType::DisablePayg => {
-                        "This unit cannot take an unlock token safely (every later unlock token lies on the same chain); issue the longest SET_TIME instead (995 ÷ the unit's divider days)."
-                    }
-                    TokenType::CounterSync => {
-                        "Read the device's count over UART instead (paygo device readout) and record it; no sync token is needed for that."
-                    }
-                },
+                advice,
             });
         }
         let text = TokenText::new(g.number, kind, row.restricted)

@@ -709,11 +709,26 @@ fn tokens_on_a_repeating_chain_are_refused_and_nothing_is_recorded() {
     assert!(message.contains("865-day ADD_TIME"), "{message}");
     assert!(message.contains("count 34"), "{message}");
     assert!(message.contains("every 2 counts"), "{message}");
-    assert!(message.contains("one day less"), "{message}");
+    assert!(
+        message.contains("Issue 864 days now, then 1 day as a second token (both checked)"),
+        "{message}"
+    );
     assert_eq!(footprint(&l, "CY-ADD"), before, "nothing recorded");
-    // Another value has its own chain.
+    // The advice holds: another value has its own chain.
     let other = l.issue("CY-ADD", &add(864.0)).expect("864 days");
     assert_eq!(other.count, 34);
+    let one = l.issue("CY-ADD", &add(1.0)).expect("1 day");
+    assert_eq!(one.count, 36);
+    // A SET_TIME of 865 days (odd counts, here 37) is on the same chain; its advice is
+    // checked too.
+    let before = footprint(&l, "CY-ADD");
+    let set = l
+        .issue("CY-ADD", &with_operator(IssueAction::Set(865.0)))
+        .expect_err("set on the cycle")
+        .to_string();
+    assert!(set.contains("count 37"), "{set}");
+    assert!(set.contains("Set 864 days instead (checked)"), "{set}");
+    assert_eq!(footprint(&l, "CY-ADD"), before, "nothing recorded");
 
     // Sync (999) and unlock (998) reach the same codes with starting codes ...526 / ...527.
     for (serial, sc, action, hint) in [
