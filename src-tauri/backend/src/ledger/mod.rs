@@ -1919,3 +1919,51 @@ pub fn format_serial(pattern: &str, seq: u64, year: i64) -> Result<String> {
     out.push_str(rest);
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{ft, ChainCycle, REPEAT_HORIZON};
+    use std::cell::RefCell;
+
+    /// When the cached answer covers a token and when a new search runs (and with what
+    /// budget), without hashing: `find` records its budgets.
+    #[test]
+    fn cycle_searches_run_once_then_at_each_doubling() {
+        let budgets = RefCell::new(Vec::new());
+        let none = |b: u32| {
+            budgets.borrow_mut().push(b);
+            None
+        };
+        let first = ChainCycle::default().known_to(20, none);
+        assert_eq!((first.found, first.checked), (None, REPEAT_HORIZON));
+        // Covered: the same count, and counts up to the horizon - 100.
+        let again = first.known_to(9_900, none);
+        assert_eq!(again.checked, REPEAT_HORIZON);
+        // Past it: a search over twice the count + 100 (3 steps a count).
+        let grown = again.known_to(10_000, none);
+        assert_eq!(grown.checked, 20_200);
+        let still = grown.known_to(20_100, none);
+        assert_eq!(still.checked, 20_200);
+        assert_eq!(*budgets.borrow(), [30_000, 60_600]);
+        // Near the top of the count range the budget saturates, and `checked` says only
+        // what was searched.
+        let top = still.known_to(u32::MAX - 50, none);
+        assert_eq!(top.checked, u32::MAX / 3);
+        // A cycle once found is final.
+        let cycle = ft::Cycle {
+            start: 34,
+            period: 2,
+        };
+        let found = ChainCycle::default().known_to(2, |_| Some(cycle));
+        let later = found.known_to(1_000_000, |_| panic!("no second search"));
+        assert_eq!(later.found, Some(cycle));
+        assert_eq!(later.repeats_at(33), None);
+        assert_eq!(later.repeats_at(34), Some(cycle));
+        let long = ft::Cycle {
+            start: 10,
+            period: REPEAT_HORIZON + 1,
+        };
+        let far = ChainCycle::default().known_to(2, |_| Some(long));
+        assert_eq!(far.repeats_at(1_000), None, "a period past the horizon");
+    }
+}
