@@ -398,6 +398,8 @@ pub mod events {
     pub const STATION_PROGRESS: &str = "station://progress";
     /// A batch unit started or ended (payload: [`super::BatchUnit`]).
     pub const STATION_BATCH: &str = "station://batch";
+    /// Import progress while `transfer_import` runs (payload: [`super::ImportProgressEvent`]).
+    pub const TRANSFER_PROGRESS: &str = "transfer://progress";
 }
 
 // --- Station: flashing, provisioning, batches (commands::station) ---------------------------
@@ -918,9 +920,6 @@ pub struct FleetStats {
 
 // ---- Ledger administration: import / export, verify, settings (commands::{transfer, settings}) ----
 
-/// Import progress (payload: [`ImportProgressEvent`]), emitted while `transfer_import` runs.
-pub const TRANSFER_PROGRESS_EVENT: &str = "transfer://progress";
-
 /// What file an import reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
@@ -1013,7 +1012,7 @@ pub struct ImportDone {
     pub bundle_id: Option<String>,
 }
 
-/// One step of a running import ([`TRANSFER_PROGRESS_EVENT`]).
+/// One step of a running import ([`events::TRANSFER_PROGRESS`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]

@@ -7,9 +7,8 @@
 use super::ledger::{resolve_path, with_ledger, MIN_PASSPHRASE};
 use super::{blocking, trimmed, AppArc};
 use crate::api::{
-    AuditRowView, ExportDone, ExportKind, ExportRequest, ImportDone, ImportKind, ImportPreview,
-    ImportProblem, ImportProgressEvent, ImportRequest, VerifyProblem, VerifyView,
-    TRANSFER_PROGRESS_EVENT,
+    events, AuditRowView, ExportDone, ExportKind, ExportRequest, ImportDone, ImportKind,
+    ImportPreview, ImportProblem, ImportProgressEvent, ImportRequest, VerifyProblem, VerifyView,
 };
 use crate::error::{CmdResult, CommandError};
 use crate::state::AppState;
@@ -379,7 +378,7 @@ pub async fn transfer_import<R: Runtime>(
     let control = Arc::clone(&control);
     blocking(move || {
         import(&state, control.flag(), &req, |p| {
-            let _ = app.emit(TRANSFER_PROGRESS_EVENT, p);
+            let _ = app.emit(events::TRANSFER_PROGRESS, p);
         })
     })
     .await
