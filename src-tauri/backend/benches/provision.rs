@@ -6,26 +6,17 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use paygo::ledger::{KdfParams, Ledger, Passphrase};
-use paygo::sim::{SimOptions, SimThread};
+use paygo::sim::SimThread;
 use paygo::station::no_progress;
 use paygo::station::provision::{provision_device, ProvisionOptions};
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 const PASS: &str = "bench passphrase";
 
 /// A blank simulated device in a thread (`paygo::sim::SimThread`), stopped on drop.
 fn start_sim(dir: &Path) -> SimThread {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let link = dir.join(format!("dev{}", N.fetch_add(1, Ordering::Relaxed)));
-    SimThread::spawn(SimOptions {
-        link,
-        state: None,
-        clock_speed: 1.0,
-        provision: None,
-    })
-    .expect("simulator")
+    SimThread::spawn_in(dir, None).expect("simulator")
 }
 
 fn bench(c: &mut Criterion) {

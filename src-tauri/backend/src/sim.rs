@@ -338,6 +338,18 @@ impl SimThread {
         Ok(sim)
     }
 
+    /// A simulator at real speed with its state in memory, on a new link `dev<N>` in `dir`
+    /// (tests and benchmarks start many side by side); `provision` as in [`SimOptions`].
+    pub fn spawn_in(dir: &Path, provision: Option<String>) -> Result<SimThread, Error> {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        SimThread::spawn(SimOptions {
+            link: dir.join(format!("dev{}", N.fetch_add(1, Ordering::Relaxed))),
+            state: None,
+            clock_speed: 1.0,
+            provision,
+        })
+    }
+
     /// The link path, as a port name.
     pub fn port(&self) -> &str {
         self.link.to_str().unwrap_or_default()

@@ -3,14 +3,14 @@
 
 use paygo::device::{prov_line, DeviceClient};
 use paygo::ledger::{KdfParams, Ledger, NewUnit, Passphrase};
-use paygo::sim::{SimOptions, SimThread};
+use paygo::sim::SimThread;
 use paygo::station::provision::{
     provision_device, random_starting_code, recover, ProvisionOptions,
 };
 use paygo::station::readout::{readout, reconcile};
 use paygo::station::{no_progress, Progress};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,15 +18,7 @@ const KEY: [u8; 16] = *b"0123456789abcdef";
 
 /// A simulated device in a thread (`paygo::sim::SimThread`), stopped on drop.
 fn start_sim(dir: &Path, provision: Option<String>) -> SimThread {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let link = dir.join(format!("dev{}", N.fetch_add(1, Ordering::Relaxed)));
-    SimThread::spawn(SimOptions {
-        link,
-        state: None,
-        clock_speed: 1.0,
-        provision,
-    })
-    .expect("simulator")
+    SimThread::spawn_in(dir, provision).expect("simulator")
 }
 
 fn ledger(dir: &Path) -> Ledger {
