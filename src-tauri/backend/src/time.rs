@@ -17,6 +17,11 @@ fn civil(secs: i64) -> (i64, i64, i64, i64, i64, i64) {
     (year, month, day, rem / 3_600, rem % 3_600 / 60, rem % 60)
 }
 
+/// The calendar year (UTC) of Unix seconds `secs`.
+pub fn year_utc(secs: i64) -> i64 {
+    civil(secs).0
+}
+
 /// Unix seconds → `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn iso_utc(secs: i64) -> String {
     let (y, mo, d, h, mi, s) = civil(secs);
@@ -31,7 +36,7 @@ pub fn iso_utc_millis(secs: i64, millis: u32) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{iso_utc, iso_utc_millis};
+    use super::{iso_utc, iso_utc_millis, year_utc};
 
     #[test]
     fn known_dates() {
@@ -40,5 +45,9 @@ mod tests {
         assert_eq!(iso_utc(1_795_910_399), "2026-11-28T23:59:59Z");
         assert_eq!(iso_utc(-1), "1969-12-31T23:59:59Z");
         assert_eq!(iso_utc_millis(86_400, 7), "1970-01-02T00:00:00.007Z");
+        assert_eq!(year_utc(1_795_910_399), 2026);
+        assert_eq!(year_utc(1_795_910_399 + 3 * 86_400 + 1), 2026);
+        assert_eq!(year_utc(1_798_761_600), 2027);
+        assert_eq!(year_utc(-1), 1969);
     }
 }

@@ -1872,16 +1872,7 @@ impl Ledger {
 
 /// The current year (UTC).
 fn year_now() -> i64 {
-    // Days since 1970-01-01 → civil year (proleptic Gregorian).
-    let days = now().div_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    yoe + era * 400 + i64::from(month <= 2)
+    crate::time::year_utc(now())
 }
 
 /// Expand a serial pattern: `{seq}`, `{seq:0N}` (zero padded to N) and `{yyyy}`.
