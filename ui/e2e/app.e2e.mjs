@@ -562,7 +562,7 @@ async function station() {
   // No probe on the test machine: a clear error with its code and what to do.
   const flashErr = await waitFor(tid("flash-error"), (x) => x.includes("NO_PROBE"), 30_000);
   check(flashErr.includes("Error NO_PROBE"), `no-probe error shows its code (got ${flashErr})`);
-  await waitFor(tid("flash-error-hint"), (x) => x.length > 0);
+  await waitFor(tid("flash-error-advice"), (x) => x.length > 0);
   await reveal(tid("flash-error"));
   mark("station_flash_no_probe");
   await shot("10-station-flash");

@@ -21,6 +21,9 @@ describe("i18n", () => {
     expect(errorHint("en", "TOKEN_WOULD_REPEAT")).toMatch(/^Adding days or an amount: issue one day less.*Setting days/);
     expect(errorHint("fr", "TOKEN_WOULD_REPEAT")).toMatch(/^Pour ajouter des jours .*un jour de moins.*Pour fixer des jours/);
     expect(errorHint("fr", "NO_TARIFF")).toContain("tarif");
+    // The station's codes too, wherever they come up (Devices, Station, Batch).
+    expect(errorHint("en", "NO_PROBE")).toMatch(/^Plug in the debug probe/);
+    expect(errorHint("fr", "PORT_BUSY")).toContain("port");
     expect(errorHint("en", "SOMETHING_NEW")).toBeUndefined();
     expect(errorHint("en", "")).toBeUndefined();
   });

@@ -346,18 +346,6 @@ function defaultPath(name: string): string {
   return state.ledger ? siblingPath(state.ledger.path, name) : "";
 }
 
-/** An error box, with what to do about it when we know the code. */
-function stationError(e: BackendError | undefined, testid: string): HTMLElement | null {
-  if (!e) return null;
-  const key = `station.hint.${e.code}`;
-  return h(
-    "div",
-    {},
-    errorBox(e, testid),
-    hasKey(key) ? h("p", { class: "hint", "data-testid": `${testid}-hint` }, t(key)) : null,
-  );
-}
-
 function input(id: string, value: string, onInput: (v: string) => void, extra: Record<string, unknown> = {}) {
   return textInput(id, value, onInput, extra);
 }
@@ -513,7 +501,7 @@ function flashCard(): HTMLElement {
           st.flashDone.verified ? ` · ${t("station.verified")}` : "",
         )
       : null,
-    stationError(st.flashError, "flash-error"),
+    errorBox(st.flashError, "flash-error"),
   );
 }
 
@@ -579,7 +567,7 @@ function devicePicker(forBatch: boolean): HTMLElement {
             ),
           ),
         ),
-    stationError(st.detectError, "detect-error"),
+    errorBox(st.detectError, "detect-error"),
   );
 }
 
@@ -640,7 +628,7 @@ function provisionCard(): HTMLElement {
     st.steps.length
       ? h("ol", { class: "steps muted", "data-testid": "station-steps" }, st.steps.map((s) => h("li", {}, stepText(s))))
       : null,
-    stationError(st.provError, "station-error"),
+    errorBox(st.provError, "station-error"),
     latest
       ? h(
           "div",
