@@ -1,7 +1,7 @@
 //! Token generation (the back office side; also used by the device twin and tests).
 
 use super::{
-    field_of, Chain, ChainPos, Key, TokenKind, TokenType, VALUE_COUNTER_SYNC, VALUE_DISABLE_PAYG,
+    field_for, Chain, ChainPos, Key, TokenKind, TokenType, VALUE_COUNTER_SYNC, VALUE_DISABLE_PAYG,
 };
 use crate::Error;
 
@@ -65,8 +65,7 @@ pub fn generate(
 ) -> Result<Generated, Error> {
     let value = embedded_value(token_type, value, kind)?;
     let count = next_count(last_count, token_type)?;
-    let modulus = kind.modulus();
-    let field = (field_of(kind, u64::from(starting_code)) + u64::from(value)) % modulus;
+    let field = field_for(kind, starting_code, value);
     let mut chain = Chain::new(key, kind, starting_code, field);
     if let Some(pos) = resume.filter(|p| p.count <= count) {
         chain = chain.resume(pos);

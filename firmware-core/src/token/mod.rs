@@ -334,6 +334,12 @@ pub(crate) fn value_of(kind: TokenKind, field: u32, starting_code: u32) -> u32 {
     }
 }
 
+/// The value field (a token's last 3 or 6 digits) of every token that embeds `value` for a
+/// device with `starting_code`: the inverse of `value_of`, and what names a value's chain.
+pub fn field_for(kind: TokenKind, starting_code: u32, value: u32) -> u64 {
+    (field_of(kind, u64::from(starting_code)) + field_of(kind, u64::from(value))) % kind.modulus()
+}
+
 /// `x` with its value field replaced by `field`. Saturates for codes no chain produces
 /// (a corrupted checkpoint near `u64::MAX`), which then match no token.
 pub(crate) fn with_field(kind: TokenKind, x: u64, field: u64) -> u64 {

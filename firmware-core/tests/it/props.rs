@@ -2,8 +2,8 @@
 //! reference walk on random token streams.
 
 use firmware_core::token::{
-    decode, find_cycle, generate, parse, Chain, Checkpoint, Cycle, Outcome, TokenKind, TokenText,
-    TokenType, UsedCounts,
+    decode, field_for, find_cycle, generate, parse, Chain, Checkpoint, Cycle, Outcome, TokenKind,
+    TokenText, TokenType, UsedCounts,
 };
 use proptest::prelude::*;
 
@@ -58,6 +58,7 @@ proptest! {
         // cycle. Spec §8 then accepts it at the first valid match (pinned by the tests
         // below); here the decoder may only ever accept at a count that gives these digits.
         let field = number % kind.modulus();
+        prop_assert_eq!(field_for(kind, sc, g.value), field);
         let mut chain = Chain::new(&key, kind, sc, field);
         let mut twins = Vec::new();
         while chain.pos().count <= g.count + 100 {

@@ -1471,8 +1471,7 @@ impl Ledger {
             TokenType::CounterSync => ft::VALUE_COUNTER_SYNC,
             _ => value.unwrap_or(0),
         };
-        let m = kind.modulus();
-        let field = (u64::from(sc) % m + u64::from(embedded) % m) % m;
+        let field = ft::field_for(kind, sc, embedded);
         let cached: Option<(ChainPos, ChainPos, ChainCycle)> = tx
             .query_row(
                 "SELECT count, code, lag_count, lag_code, cycle_start, cycle_period, cycle_checked FROM chain_cache WHERE unit_id = ?1 AND kind = ?2 AND field = ?3",
@@ -1509,7 +1508,7 @@ impl Ledger {
             // Whether another value's token at `count` would be safe (a fresh search: refusals
             // are rare, so their alternatives are not cached).
             let safe = |value: u32, count: u32| {
-                let field = (u64::from(sc) % m + u64::from(value) % m) % m;
+                let field = ft::field_for(kind, sc, value);
                 ChainCycle::default()
                     .known_to(count, |budget| ft::find_cycle(key, kind, sc, field, budget))
                     .repeats_at(count)
